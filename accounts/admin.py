@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Workspace
+from accounts.services import api_key_create, api_key_revoke, workspace_create
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "id", "slug", "storage_mode", "created_at"]
+    search_fields = ["name", "slug", "id"]
+    readonly_fields = ["id", "created_at"]
+    inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = workspace_create(name=obj.name, slug=obj.slug)
+        obj.pk, obj.slug = created.pk, created.slug
+        obj.storage_mode = form.cleaned_data.get("storage_mode", obj.storage_mode)
+        obj.retention_days = form.cleaned_data.get("retention_days")
+        obj.created_at = created.created_at
+        obj.save()
+
+
+class ApiKeyForm(forms.ModelForm):
+    permissions = forms.MultipleChoiceField(
+        choices=[(p, p) for p in ALL_PERMISSIONS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=ALL_PERMISSIONS,
+    )
+    environment = forms.ChoiceField(choices=[("live", "live (fl_live_)"), ("test", "test (fl_test_)")], required=False)
+
+    class Meta:
+        model = ApiKey
+        fields = ["workspace", "name", "permissions", "expires_at"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = ["name", "prefix", "workspace", "status", "created_at", "last_used_at"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "last_used_at", "created_at", "revoked_at"]
+    actions = ["revoke_keys"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        if obj is None:
+            return ["workspace", "name", "environment", "permissions", "expires_at"]
+        return ["workspace", "name", "prefix", "permissions", "expires_at", "revoked_at", "last_used_at", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        return [*self.readonly_fields, "workspace"] if obj else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = api_key_create(
+            workspace=form.cleaned_data["workspace"],
+            name=form.cleaned_data["name"],
+            permissions=list(form.cleaned_data["permissions"]),
+            environment=form.cleaned_data.get("environment") or "live",
+            expires_at=form.cleaned_data.get("expires_at"),
+        )
+        obj.pk = issued.api_key.pk
+        obj.__dict__.update({k: v for k, v in issued.api_key.__dict__.items() if not k.startswith("_")})
+        messages.warning(request, f"New API key (shown only once, copy it now): {issued.raw_key}")
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_keys(self, request: HttpRequest, queryset: Any) -> None:
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(api_key=key)
+        messages.success(request, f"Revoked at {timezone.now():%Y-%m-%d %H:%M} UTC.")

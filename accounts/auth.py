@@ -1,0 +1,66 @@
+"""API-key authentication for DRF: `X-API-Key: fl_…` or `Authorization: Bearer fl_…`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from accounts.models import ApiKey
+from accounts.services import api_key_authenticate
+from fileloom.errors import InvalidApiKey, PermissionMissing
+
+
+class KeyPrincipal:
+    """request.user for API calls: the workspace acting through one key."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, api_key: ApiKey) -> None:
+        self.api_key = api_key
+        self.workspace = api_key.workspace
+
+    def __str__(self) -> str:
+        return f"api key {self.api_key.prefix}"
+
+
+def raw_key_from_request(request: Request) -> str | None:
+    header = request.META.get("HTTP_X_API_KEY")
+    if header:
+        return header.strip()
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[KeyPrincipal, ApiKey] | None:
+        raw_key = raw_key_from_request(request)
+        if raw_key is None:
+            return None
+        api_key = api_key_authenticate(raw_key=raw_key)
+        if api_key is None:
+            raise InvalidApiKey()
+        return KeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="fileloom"'
+
+
+class IsWorkspaceKey(BasePermission):
+    """Any valid key; views that need a specific permission set `required_permission`."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, ApiKey):
+            raise InvalidApiKey()
+        required = getattr(view, "required_permissions", {}).get(request.method) or getattr(
+            view, "required_permission", None
+        )
+        if required and not request.auth.has_permission(required):
+            raise PermissionMissing(f"This API key lacks the '{required}' permission")
+        return True

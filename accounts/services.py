@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import ALL_PERMISSIONS, ApiKey, Workspace
+from fileloom.errors import ValidationFailed
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_PREFIX_LENGTH = 16
+# last_used_at is informational; writing it on every request would serialise hot keys.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def hash_api_key(raw_key: str) -> str:
+    # Keys carry ~190 bits of randomness, so a plain SHA-256 is enough (no salt or KDF needed)
+    # and lets authentication be a single indexed lookup.
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str  # shown once, never stored
+
+
+def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
+    base = slugify(slug or name) or "workspace"
+    candidate = base
+    n = 2
+    while Workspace.objects.filter(slug=candidate).exists():
+        candidate = f"{base}-{n}"
+        n += 1
+    workspace = Workspace.objects.create(name=name, slug=candidate)
+    from billing.services import quota_initialise
+
+    quota_initialise(workspace=workspace)
+    return workspace
+
+
+def api_key_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    permissions: list[str] | None = None,
+    environment: str = "live",
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    if environment not in ("live", "test"):
+        raise ValidationFailed(details=["environment must be 'live' or 'test'"])
+    perms = list(ALL_PERMISSIONS if permissions is None else permissions)
+    unknown = sorted(set(perms) - set(ALL_PERMISSIONS))
+    if unknown:
+        raise ValidationFailed(details=[f"unknown permission: {p}" for p in unknown])
+    raw_key = f"fl_{environment}_" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(32))
+    api_key = ApiKey.objects.create(
+        workspace=workspace,
+        name=name,
+        prefix=raw_key[:KEY_PREFIX_LENGTH],
+        key_hash=hash_api_key(raw_key),
+        permissions=perms,
+        expires_at=expires_at,
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key for raw_key, or None (unknown, revoked or expired all look the same)."""
+    if not raw_key.startswith(("fl_live_", "fl_test_")) or len(raw_key) > 100:
+        return None
+    digest = hash_api_key(raw_key)
+    api_key = ApiKey.objects.select_related("workspace").filter(key_hash=digest).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+        return None
+    now = timezone.now()
+    if api_key.revoked_at is not None or (api_key.expires_at is not None and api_key.expires_at <= now):
+        return None
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+@transaction.atomic
+def workspace_create_with_key(*, name: str, key_name: str = "Default key") -> tuple[Workspace, IssuedKey]:
+    workspace = workspace_create(name=name)
+    return workspace, api_key_create(workspace=workspace, name=key_name)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from fileloom.ids import prefixed_id
+
+
+def new_job_id() -> str:
+    return prefixed_id("job", 20)
+
+
+class GenerationStatus(models.TextChoices):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Generation(models.Model):
+    """One request to make a PDF: its input, its state, and its outcome (a file or an error)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_job_id, editable=False)
+    request_id = models.CharField(max_length=64, unique=True)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="generations")
+    api_key = models.ForeignKey("accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=20, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED)
+    is_async = models.BooleanField(default=False)
+    generation_method = models.CharField(max_length=20, default="html")
+    template_id = models.CharField(max_length=64, blank=True, default="")
+    template_name = models.CharField(max_length=200, blank=True, default="")
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    # The compiled document; cleared once the PDF is stored so the table does not keep bodies.
+    html = models.TextField(blank=True, default="")
+    options = models.JSONField(default=dict)
+    filename = models.CharField(max_length=255)
+    file = models.OneToOneField(
+        "storage_app.StoredFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="generation"
+    )
+    warnings = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    processing_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (GenerationStatus.COMPLETED, GenerationStatus.FAILED)

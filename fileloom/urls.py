@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from fileloom.health import healthz
+from fileloom.middleware import json_error_view
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("documents.urls")),
+    path("", include("storage_app.urls")),
+]
+
+handler404 = json_error_view(404)
+handler500 = json_error_view(500)

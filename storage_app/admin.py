@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from storage_app.models import StoredFile
+
+
+@admin.register(StoredFile)
+class StoredFileAdmin(admin.ModelAdmin):
+    list_display = ["id", "filename", "workspace", "size", "storage_provider", "created_at", "expires_at", "deleted_at"]
+    list_filter = ["storage_provider", "workspace"]
+    search_fields = ["id", "filename", "request_id"]
+    readonly_fields = [f.name for f in StoredFile._meta.fields]

@@ -1,0 +1,61 @@
+"""Built-in storage: Django's default storage (local disk or S3 through django-storages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils.text import get_valid_filename
+
+
+def provider_name() -> str:
+    return settings.STORAGE_BACKEND  # "local" or "s3"
+
+
+def object_key(*, workspace_id: str, filename: str, created_at: datetime) -> str:
+    basename = filename[:-4] if filename.lower().endswith(".pdf") else filename
+    basename = get_valid_filename(basename)[:150] or "document"
+    millis = int(created_at.timestamp() * 1000)
+    return f"workspaces/{workspace_id}/pdfs/{created_at:%Y}/{created_at:%m}/{basename}-{millis}.pdf"
+
+
+def save(key: str, content: bytes) -> str:
+    """Store content under key (or a free variant of it); returns the key actually used."""
+    return default_storage.save(key, ContentFile(content))
+
+
+def open_for_read(key: str) -> IO[bytes]:
+    return default_storage.open(key, "rb")
+
+
+def delete(key: str) -> None:
+    default_storage.delete(key)
+
+
+def exists(key: str) -> bool:
+    return default_storage.exists(key)
+
+
+def presigned_url(key: str, *, expires_in: int, filename: str) -> str | None:
+    """A direct, time-limited URL for S3; None for local disk (served through signed links)."""
+    if provider_name() != "s3":
+        return None
+    return default_storage.url(
+        key,
+        parameters={"ResponseContentDisposition": f'inline; filename="{filename}"'},
+        expire=expires_in,
+    )
+
+
+def probe() -> None:
+    """Write, read back and delete a tiny object (health check)."""
+    key = default_storage.save("healthz/probe.txt", ContentFile(b"ok"))
+    try:
+        with default_storage.open(key, "rb") as handle:
+            if handle.read() != b"ok":
+                raise OSError("storage returned different content")
+    finally:
+        default_storage.delete(key)

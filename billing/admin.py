@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from billing.models import CreditLedgerEntry, QuotaPeriod, WorkspaceQuota
+from billing.models import CreditLedgerEntry, QuotaPeriod, WorkspaceLimits
 
 
-@admin.register(WorkspaceQuota)
-class WorkspaceQuotaAdmin(admin.ModelAdmin):
-    list_display = ["workspace", "monthly_limit"]
+@admin.register(WorkspaceLimits)
+class WorkspaceLimitsAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "monthly_limit", "requests_per_minute", "render_timeout_seconds", "max_pdf_bytes"]
 
 
 @admin.register(QuotaPeriod)

@@ -28,11 +28,22 @@ class QuotaPeriod(models.Model):
         return f"{self.workspace_id} {self.period_start:%Y-%m}: {self.quota_used}/{self.quota_limit or '∞'}"
 
 
-class WorkspaceQuota(models.Model):
-    """The monthly quota a workspace gets for each new period (plans set it when billing is on)."""
+class WorkspaceLimits(models.Model):
+    """A workspace's limits: its monthly quota for each new period, and per-request limits.
 
-    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="quota")
-    monthly_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    Empty per-request fields fall back to the server settings (RENDER_TIMEOUT_SECONDS, …).
+    Plans set these when billing is on.
+    """
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="limits")
+    monthly_limit = models.PositiveIntegerField(null=True, blank=True, help_text="PDFs per month. Empty: unlimited.")
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    render_timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    max_input_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    max_pdf_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "workspace limits"
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.monthly_limit or 'unlimited'} PDFs/month"

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.models import CreditLedgerEntry, LedgerKind, QuotaPeriod, WorkspaceQuota
+from billing.models import CreditLedgerEntry, LedgerKind, QuotaPeriod, WorkspaceLimits
 from fileloom.errors import NoCreditsAvailable
 
 
@@ -37,15 +37,24 @@ def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-def quota_initialise(*, workspace, monthly_limit: int | None = None) -> WorkspaceQuota:  # type: ignore[no-untyped-def]
+def quota_initialise(*, workspace, monthly_limit: int | None = None) -> WorkspaceLimits:  # type: ignore[no-untyped-def]
     limit = settings.DEFAULT_MONTHLY_QUOTA if monthly_limit is None else monthly_limit
-    quota, _ = WorkspaceQuota.objects.get_or_create(workspace=workspace, defaults={"monthly_limit": limit})
-    return quota
+    limits, _ = WorkspaceLimits.objects.get_or_create(workspace=workspace, defaults={"monthly_limit": limit})
+    return limits
+
+
+def limits_set(*, workspace, **values: int | None) -> WorkspaceLimits:  # type: ignore[no-untyped-def]
+    """Set per-request limits (render_timeout_seconds, max_input_bytes, max_pdf_bytes, requests_per_minute)."""
+    limits, _ = WorkspaceLimits.objects.get_or_create(workspace=workspace)
+    for name, value in values.items():
+        setattr(limits, name, value)
+    limits.save()
+    return limits
 
 
 def quota_set_limit(*, workspace, monthly_limit: int | None) -> QuotaPeriod:  # type: ignore[no-untyped-def]
     """Change the monthly limit now (and for future periods)."""
-    WorkspaceQuota.objects.update_or_create(workspace=workspace, defaults={"monthly_limit": monthly_limit})
+    WorkspaceLimits.objects.update_or_create(workspace=workspace, defaults={"monthly_limit": monthly_limit})
     period = current_period(workspace=workspace)
     QuotaPeriod.objects.filter(pk=period.pk).update(quota_limit=monthly_limit)
     period.refresh_from_db()
@@ -58,7 +67,7 @@ def current_period(*, workspace, now: datetime | None = None) -> QuotaPeriod:  #
     if period is not None:
         return period
     start, end = _month_bounds(now)
-    limit = WorkspaceQuota.objects.filter(workspace=workspace).values_list("monthly_limit", flat=True).first()
+    limit = WorkspaceLimits.objects.filter(workspace=workspace).values_list("monthly_limit", flat=True).first()
     try:
         with transaction.atomic():
             return QuotaPeriod.objects.create(

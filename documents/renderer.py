@@ -57,6 +57,7 @@ def _fetcher_class() -> Any:
                     read_timeout=settings.RESOURCE_FETCH_TIMEOUT_SECONDS,
                     max_bytes=settings.RESOURCE_MAX_BYTES,
                     follow_redirects=True,  # every hop is checked again at connect time
+                    allowed_networks=settings.RENDERER_ALLOWED_NETWORKS,
                 )
             except outbound.OutboundError as exc:
                 logger.warning("renderer left out resource %s: %s", url[:200], exc)

@@ -16,11 +16,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from billing.selectors import limits_for
 from billing.services import Usage, credits_refund, credits_reserve, usage_get
 from documents.models import Generation, GenerationStatus
 from documents.pages import PageSetup
@@ -108,10 +108,11 @@ def _inject_css(html: str, css: str) -> str:
 def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
+    limits = limits_for(workspace_id=workspace.id)
     input_size = len((data.html_content or "").encode()) + len(json.dumps(data.template_data).encode())
-    if input_size > settings.MAX_INPUT_BYTES:
+    if input_size > limits.max_input_bytes:
         raise PayloadTooLarge(
-            f"Input (HTML and data) is {input_size} bytes; the limit is {settings.MAX_INPUT_BYTES} bytes"
+            f"Input (HTML and data) is {input_size} bytes; the limit is {limits.max_input_bytes} bytes"
         )
 
     template = None
@@ -157,7 +158,8 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
             options=setup_dict,
             filename=sanitise_filename(filename),
         )
-        transaction.on_commit(lambda: _enqueue(generation.id))
+        timeout = limits.render_timeout_seconds
+        transaction.on_commit(lambda: _enqueue(generation.id, timeout))
     return generation, usage
 
 
@@ -180,10 +182,9 @@ def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template,
     )
 
 
-def _enqueue(generation_id: str) -> None:
+def _enqueue(generation_id: str, timeout: int) -> None:
     from documents.tasks import render_generation
 
-    timeout = settings.RENDER_TIMEOUT_SECONDS
     try:
         render_generation.apply_async(
             args=[generation_id], task_id=generation_id, soft_time_limit=timeout, time_limit=timeout + 5
@@ -228,6 +229,7 @@ def generation_execute(*, generation_id: str) -> str:
     if claimed != 1:
         return "not-claimed"
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
+    limits = limits_for(workspace_id=generation.workspace_id)
     setup = PageSetup.from_dict(generation.options)
     try:
         pdf = renderer.render_pdf(generation.html, setup)
@@ -235,7 +237,7 @@ def generation_execute(*, generation_id: str) -> str:
         generation_fail(
             generation_id=generation_id,
             code=ErrorCode.REQUEST_TIMEOUT,
-            message=f"PDF generation timed out after {settings.RENDER_TIMEOUT_SECONDS} seconds",
+            message=f"PDF generation timed out after {limits.render_timeout_seconds} seconds",
         )
         return "timeout"
     except renderer.RenderError as exc:
@@ -244,8 +246,8 @@ def generation_execute(*, generation_id: str) -> str:
         )
         return "render-failed"
 
-    if len(pdf) > settings.MAX_PDF_BYTES:
-        limit_mb = settings.MAX_PDF_BYTES / (1024 * 1024)
+    if len(pdf) > limits.max_pdf_bytes:
+        limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
         generation_fail(
             generation_id=generation_id,
             code=ErrorCode.FILE_TOO_LARGE,
@@ -298,7 +300,8 @@ def generation_wait(*, generation: Generation, timeout: float | None = None) -> 
     Polls the row (the single source of truth, whatever the broker) with a short, growing
     interval: a 1-page render takes ~50 ms, so the first checks come quickly.
     """
-    deadline = time.monotonic() + (timeout or settings.RENDER_TIMEOUT_SECONDS + QUEUE_GRACE_SECONDS)
+    render_timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
+    deadline = time.monotonic() + (timeout or render_timeout + QUEUE_GRACE_SECONDS)
     interval = 0.002
     while True:
         status = Generation.objects.filter(pk=generation.pk).values_list("status", flat=True).first()
@@ -308,7 +311,7 @@ def generation_wait(*, generation: Generation, timeout: float | None = None) -> 
             generation_fail(
                 generation_id=generation.pk,
                 code=ErrorCode.REQUEST_TIMEOUT,
-                message=f"PDF generation timed out after {settings.RENDER_TIMEOUT_SECONDS} seconds",
+                message=f"PDF generation timed out after {render_timeout} seconds",
             )
             break
         time.sleep(interval)

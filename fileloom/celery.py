@@ -2,6 +2,9 @@ import os
 
 from celery import Celery
 
+from fileloom.fsbroker import register as register_embedded_broker
+
+register_embedded_broker()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fileloom.settings")
 
 app = Celery("fileloom")

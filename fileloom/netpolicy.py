@@ -51,14 +51,18 @@ def _normalise(address: IPAddress) -> IPAddress:
     return address
 
 
-def is_address_allowed(address: IPAddress | str) -> bool:
+Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def is_address_allowed(address: IPAddress | str, allowed: Networks | None = None) -> bool:
     ip = _normalise(ipaddress.ip_address(address) if isinstance(address, str) else address)
-    if any(ip in net for net in settings.OUTBOUND_ALLOWED_NETWORKS if net.version == ip.version):
+    allowed = settings.OUTBOUND_ALLOWED_NETWORKS if allowed is None else allowed
+    if any(ip in net for net in allowed if net.version == ip.version):
         return True
     return not any(ip in net for net in BLOCKED_NETWORKS if net.version == ip.version)
 
 
-def resolve_checked(host: str, port: int) -> list[tuple[int, int, int, str, tuple]]:
+def resolve_checked(host: str, port: int, allowed: Networks | None = None) -> list[tuple[int, int, int, str, tuple]]:
     """getaddrinfo() for host, refusing it if *any* of its addresses is forbidden."""
     host = host.strip("[]")
     try:
@@ -69,12 +73,14 @@ def resolve_checked(host: str, port: int) -> list[tuple[int, int, int, str, tupl
         raise UnsafeDestination(f"host {host!r} has no addresses")
     for info in infos:
         address = info[4][0].split("%", 1)[0]
-        if not is_address_allowed(address):
+        if not is_address_allowed(address, allowed):
             raise UnsafeDestination(f"host {host!r} resolves to a forbidden address ({address})")
     return infos
 
 
-def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https"), resolve: bool = True) -> None:
+def check_url(
+    url: str, *, schemes: tuple[str, ...] = ("http", "https"), resolve: bool = True, allowed: Networks | None = None
+) -> None:
     """Validate a user-supplied URL before storing or fetching it."""
     try:
         parts = urlsplit(url)
@@ -88,4 +94,4 @@ def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https"), resolve
     if parts.username or parts.password:
         raise UnsafeDestination("URL must not contain credentials")
     if resolve:
-        resolve_checked(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+        resolve_checked(parts.hostname, port or (443 if parts.scheme == "https" else 80), allowed)

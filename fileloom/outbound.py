@@ -7,6 +7,7 @@ and the request, is still refused. Proxies from the environment are ignored.
 
 from __future__ import annotations
 
+import contextvars
 import socket
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
-from fileloom.netpolicy import UnsafeDestination, check_url, resolve_checked
+from fileloom.netpolicy import Networks, UnsafeDestination, check_url, resolve_checked
 
 __all__ = ["OutboundError", "OutboundResponse", "UnsafeDestination", "request"]
 
@@ -41,11 +42,15 @@ class OutboundResponse:
     history: list[str] = field(default_factory=list)
 
 
+# The allow-list for the request in progress on this thread (renderer and webhooks differ).
+_allowed_networks: contextvars.ContextVar[Networks | None] = contextvars.ContextVar("allowed_networks", default=None)
+
+
 class _GuardedConnectionMixin:
     def _new_conn(self) -> socket.socket:  # type: ignore[override]
         host = self._dns_host  # type: ignore[attr-defined]
         try:
-            infos = resolve_checked(host, self.port)  # type: ignore[attr-defined]
+            infos = resolve_checked(host, self.port, _allowed_networks.get())  # type: ignore[attr-defined]
         except UnsafeDestination as exc:
             raise NewConnectionError(self, f"refused: {exc}") from exc  # type: ignore[arg-type]
         last_error: OSError | None = None
@@ -122,12 +127,38 @@ def request(
     max_bytes: int = 1024 * 1024,
     follow_redirects: bool = False,
     truncate: bool = False,
+    allowed_networks: Networks | None = None,
 ) -> OutboundResponse:
-    """Make one guarded request; the body is capped at max_bytes (error, or truncated if asked)."""
+    """Make one guarded request; the body is capped at max_bytes (error, or truncated if asked).
+
+    allowed_networks: private ranges this request may reach (default OUTBOUND_ALLOWED_NETWORKS).
+    """
     try:
         check_url(url, resolve=False)
     except UnsafeDestination as exc:
         raise OutboundError(str(exc), kind="refused") from None
+    token = _allowed_networks.set(allowed_networks)
+    try:
+        return _request(
+            method, url, data=data, headers=headers, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            max_bytes=max_bytes, follow_redirects=follow_redirects, truncate=truncate,
+        )
+    finally:
+        _allowed_networks.reset(token)
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    data: bytes | None,
+    headers: dict[str, str] | None,
+    connect_timeout: float,
+    read_timeout: float,
+    max_bytes: int,
+    follow_redirects: bool,
+    truncate: bool,
+) -> OutboundResponse:
     started = time.monotonic()
     with _session() as session:
         try:

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fileloom.middleware.ApiErrorMiddleware",
+    "billing.ratelimit.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "fileloom.urls"
@@ -215,16 +216,14 @@ RESOURCE_MAX_BYTES = env_int("RESOURCE_MAX_BYTES", 10 * 1024 * 1024) or 10 * 102
 OUTBOUND_ALLOWED_NETWORKS = env_networks(
     "OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if TESTING else []
 )
-
-# --- Quota ---------------------------------------------------------------------------------
-BILLING_ENABLED = env_bool("BILLING_ENABLED", False)
-# Monthly PDFs for a new workspace when billing is off; empty means unlimited.
-DEFAULT_MONTHLY_QUOTA = env_int("DEFAULT_MONTHLY_QUOTA", None)
+# The same for resources that documents reference (images, stylesheets, fonts). Separate because
+# any API caller controls those URLs; empty by default even in tests.
+RENDERER_ALLOWED_NETWORKS = env_networks("RENDERER_ALLOWED_NETWORKS", [])
 
 # --- Celery --------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem"):
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "fileloomfs://localhost//")
+if CELERY_BROKER_URL.startswith(("fileloomfs", "filesystem")):
     for sub in ("queue", "processed"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -259,10 +258,25 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Quota ---------------------------------------------------------------------------------
+BILLING_ENABLED = env_bool("BILLING_ENABLED", False)
+# Monthly PDFs for a new workspace when billing is off; empty means unlimited.
+DEFAULT_MONTHLY_QUOTA = env_int("DEFAULT_MONTHLY_QUOTA", None)
+# API requests per minute per workspace; empty means no limit.
+DEFAULT_RATE_LIMIT_PER_MINUTE = env_int("DEFAULT_RATE_LIMIT_PER_MINUTE", 600)
+REDIS_CACHE_URL = env_str("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if REDIS_CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fileloom"}}
+
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.auth.IsWorkspaceKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["billing.ratelimit.WorkspaceRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "fileloom.errors.api_exception_handler",

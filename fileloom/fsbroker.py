@@ -1,0 +1,57 @@
+"""The embedded broker: kombu's filesystem transport, made safe for a concurrent producer.
+
+kombu's transport creates the message file and then writes to it, and its consumer moves any
+file it sees: a consumer polling quickly can take a file before its content is written, and
+reads an empty message (observed here under load). Here a message is written to a hidden temp
+file and renamed into place, so a visible message is always complete; the consumer claims a
+file with an atomic rename into the processed folder.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from time import monotonic
+
+from kombu.transport import TRANSPORT_ALIASES, filesystem
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+ALIAS = "fileloomfs"
+
+
+class Channel(filesystem.Channel):
+    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
+        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        temp = os.path.join(self.data_folder_out, f".tmp-{uuid.uuid4()}")
+        with open(temp, "wb") as handle:
+            handle.write(str_to_bytes(dumps(payload)))
+        os.rename(temp, final)
+
+    def _get(self, queue: str) -> dict:
+        suffix = f".{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.startswith(".") or not name.endswith(suffix) or name.partition(".")[2] != suffix[1:]:
+                continue
+            claimed = os.path.join(self.processed_folder, name)
+            try:
+                os.rename(os.path.join(self.data_folder_in, name), claimed)
+            except OSError:
+                continue  # another consumer claimed it
+            try:
+                with open(claimed, "rb") as handle:
+                    payload = handle.read()
+            finally:
+                if not self.store_processed:
+                    os.remove(claimed)
+            return loads(bytes_to_str(payload))
+        raise filesystem.Empty()
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
+
+
+def register() -> None:
+    TRANSPORT_ALIASES.setdefault(ALIAS, "fileloom.fsbroker:Transport")

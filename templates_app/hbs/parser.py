@@ -533,8 +533,6 @@ def _make_grammar_class() -> Any:
                                     position,
                                     match.end(),
                                 )
-                                if not contents:
-                                    raise self._fail(position, end, "CONTENT")
                                 self._jump(match.end())
                                 return (contents, end), [match.end(), None]
                             contents.append(

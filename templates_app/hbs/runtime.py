@@ -272,6 +272,13 @@ def _noop(
     return ""
 
 
+def _not_a_block(name: str) -> Callable[..., str]:
+    def fail(*args: Any, **kwargs: Any) -> str:
+        raise TemplateRuntimeError(f"{name} must be used as a block: {{{{#{name} …}}}}")
+
+    return fail
+
+
 class Options:
     """The ``options`` argument of handlebars.js's built-in helpers."""
 
@@ -514,6 +521,8 @@ class Runtime:
         if this is None:
             this = NULL_CONTEXT
         if isinstance(helper, Builtin):
+            if not block:
+                fn = inverse = _not_a_block(name)
             return helper.function(
                 self, this, params, hash, Options(fn, inverse, hash, data, name)
             )

@@ -248,9 +248,15 @@ class CodeGenerator:
         return f"rt.ambiguous({name!r}, {value}, ctx, data)"
 
     def hash(self, pairs: list[tuple[str, ast.Expression]]) -> str:
-        # handlebars.js assigns hash pairs last to first; keep that order (it decides duplicates).
+        # handlebars.js assigns hash pairs last to first (so the first of two equal keys wins)
+        # and leaves out keys whose value is the literal ``undefined``.
+        final: dict[str, ast.Expression] = {}
+        for key, value in reversed(pairs):
+            final[key] = value
         items = ", ".join(
-            f"{key!r}: {self.expression(value)}" for key, value in reversed(pairs)
+            f"{key!r}: {self.expression(value)}"
+            for key, value in final.items()
+            if not (isinstance(value, ast.Literal) and value.kind == "undefined")
         )
         return "{" + items + "}"
 

@@ -37,14 +37,17 @@ def _error(message: str, loc: ast.Loc) -> TemplateSyntaxError:
     return TemplateSyntaxError(f"{message} - {loc}", loc.line, loc.column)
 
 
+def _literal_text(literal: ast.Literal) -> str:
+    """``literal.original + ''`` in JavaScript."""
+    if literal.value is None:
+        return "null" if literal.kind == "null" else "undefined"
+    return to_js_string(literal.value)
+
+
 def _literal_to_path(node: ast.Expression) -> ast.PathExpression | ast.SubExpression:
     """``transformLiteralToPath``: ``{{"foo bar"}}`` / ``{{12}}`` look the literal up as a name."""
     if isinstance(node, ast.Literal):
-        value = node.value
-        if value is None:
-            text = "null" if node.kind == "null" else "undefined"
-        else:
-            text = to_js_string(value)
+        text = _literal_text(node)
         return ast.PathExpression(False, 0, [text], text, node.loc)
     return node
 
@@ -121,14 +124,14 @@ class CodeGenerator:
         path = _literal_to_path(node.path)
         if not isinstance(path, ast.PathExpression) or path.original != "inline":
             raise _error(f'Unknown decorator "{_describe(node.path)}"', node.loc)
-        if (
-            len(node.params) != 1
-            or not isinstance(node.params[0], ast.Literal)
-            or node.params[0].kind != "string"
-        ):
-            raise _error("#*inline requires a partial name string", node.loc)
+        if not node.params:
+            name = "undefined"
+        elif isinstance(node.params[0], ast.Literal):
+            name = _literal_text(node.params[0])
+        else:
+            raise _error("#*inline needs a literal partial name", node.loc)
         assert node.program is not None
-        return str(node.params[0].value), self.program(node.program)
+        return name, self.program(node.program)
 
     def check_block_arity(self, node: ast.BlockStatement) -> None:
         # handlebars.js throws these from the helper at render time; failing at compile time tells
@@ -164,12 +167,7 @@ class CodeGenerator:
             name_code, dynamic = self.call(name_node, name_node.path), True
         else:
             if isinstance(name_node, ast.Literal):
-                value = name_node.value
-                name = (
-                    ("null" if name_node.kind == "null" else "undefined")
-                    if value is None
-                    else to_js_string(value)
-                )
+                name = _literal_text(name_node)
             else:
                 name = name_node.original
             name_code, dynamic = repr(name), False

@@ -429,13 +429,11 @@ def _lookup(
     hash: Mapping[str, Any],
     options: Options,
 ) -> Any:
-    if not params:
-        return None
-    obj = params[0]
+    obj = params[0] if params else options
     if not is_truthy(obj):
         return obj
     if len(params) < 2:
-        return None
+        raise TemplateRuntimeError("lookup requires an object and a field")
     field = params[1]
     return lookup_property(obj, "undefined" if field is None else to_js_string(field))
 
@@ -451,9 +449,11 @@ def _log(
     return None
 
 
+# handlebars.js 4.7 keeps helperMissing / blockHelperMissing as hooks, not as callable helpers.
+HELPER_MISSING = Builtin(_helper_missing)
+BLOCK_HELPER_MISSING = Builtin(_block_helper_missing)
+
 BUILTIN_HELPERS: dict[str, Builtin] = {
-    "helperMissing": Builtin(_helper_missing),
-    "blockHelperMissing": Builtin(_block_helper_missing),
     "each": Builtin(_each),
     "if": Builtin(_if),
     "unless": Builtin(_unless),
@@ -560,7 +560,7 @@ class Runtime:
     ) -> Any:
         helper = self.helpers.get(name)
         if helper is None:
-            helper = BUILTIN_HELPERS["helperMissing"]
+            raise TemplateRuntimeError(f'"{name}" is not a helper')
         return self.invoke(helper, name, this, params, hash, fn, inverse, data, block)
 
     def helper(
@@ -582,7 +582,7 @@ class Runtime:
             if is_truthy(candidate):
                 # handlebars.js would try to call the data value and fail with a TypeError.
                 raise TemplateRuntimeError(f'"{original}" is not a helper')
-            helper = self.helpers.get("helperMissing", BUILTIN_HELPERS["helperMissing"])
+            helper = HELPER_MISSING
         return self.invoke(
             helper, original, this, params, hash, fn, inverse, data, block
         )

@@ -8,6 +8,7 @@ are rendered by handlebars.js in a single Node process (``node/reference.js``) a
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,6 +35,10 @@ def _text(value: Any) -> str:
     return to_js_string(value)
 
 
+def _num(value: Any) -> float:
+    return math.nan if value is None else to_number(value)
+
+
 def _boom(*params: Any, **hash: Any) -> Any:
     raise ValueError("boom")
 
@@ -43,8 +48,8 @@ HELPERS: dict[str, Any] = {
     "upper": lambda value=None, **hash: _text(value).upper(),
     "concat": lambda *params, **hash: "".join(_text(param) for param in params),
     "eq": lambda a=None, b=None, **hash: strict_equals(a, b),
-    "gt": lambda a=None, b=None, **hash: to_number(a) > to_number(b),
-    "add": lambda a=None, b=None, **hash: to_number(a) + to_number(b),
+    "gt": lambda a=None, b=None, **hash: _num(a) > _num(b),
+    "add": lambda a=None, b=None, **hash: _num(a) + _num(b),
     "not": lambda value=None, **hash: not is_truthy(value),
     "echo": lambda value=None, **hash: value,
     "bold": lambda value=None, **hash: SafeString(

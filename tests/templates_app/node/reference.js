@@ -25,13 +25,15 @@ function plain(impl, blockHelperMissing) {
 }
 
 const text = (value) => (value == null ? '' : String(value));
+// The engine passes null and undefined alike as None, so both count as NaN here.
+const num = (value) => (value == null ? NaN : Number(value));
 
 const HELPERS = {
   upper: ([value]) => text(value).toUpperCase(),
   concat: (params) => params.map(text).join(''),
   eq: ([a, b]) => a === b,
-  gt: ([a, b]) => a > b,
-  add: ([a, b]) => Number(a) + Number(b),
+  gt: ([a, b]) => num(a) > num(b),
+  add: ([a, b]) => num(a) + num(b),
   not: ([value]) => !value,
   echo: ([value]) => value,
   bold: ([value]) => new Handlebars.SafeString('<b>' + Handlebars.escapeExpression(value) + '</b>'),

@@ -177,7 +177,9 @@ class _Builder:
         parts: list[str] = []
         depth = 0
         for index, segment in enumerate(segments):
-            separator, token = ("", segment) if index == 0 else segment
+            separator: Token | None
+            token: Token
+            separator, token = (None, segment) if index == 0 else segment
             part = _id(token.text)
             is_literal = token.text != part
             original += separator.text if separator else ""
@@ -450,13 +452,13 @@ def _make_grammar_class() -> Any:
         class HandlebarsGrammar(pybars_grammar.makeGrammar(_GRAMMAR, {}, "Handlebars")):  # type: ignore[misc]
             def __init__(self, source: str, builder: _Builder) -> None:
                 super().__init__(source)
-                self.globals = dict(self.globals, B=builder)
+                self.globals: dict[str, Any] = dict(self.globals, B=builder)
                 self.source = source
                 self.tokens: dict[int, Token] = {}
                 self.furthest: tuple[int, Token | None, set[str]] = (-1, None, set())
 
             def _jump(self, position: int) -> None:
-                self.input = InputStream(self.input.data, position)
+                self.input: Any = InputStream(self.input.data, position)
 
             def _fail(self, position: int, token: Token | None, wanted: str) -> Any:
                 if position > self.furthest[0]:

@@ -1,17 +1,18 @@
 """Parse Handlebars source into the handlebars.js-shaped AST of :mod:`templates_app.hbs.ast`.
 
-The parser is a PyMeta (OMeta) grammar, like pybars3's, and it *extends pybars3's grammar class*:
-``pybars.Compiler._handlebars`` is the base, so PyMeta's machinery, pybars's primitive rules and
-its way of reporting where parsing stopped are reused. The statement rules are replaced because
-pybars's own rules cannot express ``{{else if}}`` chains, block params, partial blocks, inline
-partials, ``{{!-- --}}`` comments containing ``}}`` or ``\\{{`` escapes.
+The parser is a PyMeta (OMeta) grammar built the way pybars3 builds its own: the grammar class is
+made with ``makeGrammar`` on pybars3's grammar class (``pybars.Compiler._handlebars``), so it
+runs on the same PyMeta machinery. Every handlebars rule is redefined, though: pybars3's rules
+cannot express ``{{else if}}`` chains, ``{{else}}`` on ``with``/``unless``, block params, partial
+blocks, inline partials, ``{{!-- --}}`` comments containing ``}}`` or ``\\{{`` escapes, and
+patching them one by one would keep their other divergences from handlebars.js.
 
 The grammar rules mirror handlebars.js's ``src/handlebars.yy`` one for one. Tokens come from
 :func:`lex_mu`, a port of the ``mu`` state of ``src/handlebars.l`` (same regular expressions, same
 first-match order), exposed to the grammar as the ``tok`` rule. Scanning plain text and raw blocks
 character by character in OMeta would cost ~10 µs per character, so those two lexer states are
 Python rules of the grammar class (``content`` and ``rawContents``) that jump ahead with regular
-expressions.
+expressions. Syntax errors report the furthest token the grammar could not accept, as jison does.
 """
 
 from __future__ import annotations

@@ -435,6 +435,16 @@ pathSegments ::= <tok 'ID'>:first <pathSegment>*:rest => [first] + rest
 pathSegment ::= <tok 'SEP'>:s <tok 'ID'>:i => (s, i)
 """
 
+_action_code: dict[str, Any] = {}
+
+
+def _cached_eval(source: str, globals: dict[str, Any], locals: dict[str, Any]) -> Any:
+    code = _action_code.get(source)
+    if code is None:
+        code = _action_code[source] = compile(source, "<grammar action>", "eval")
+    return eval(code, globals, locals)  # noqa: S307 - grammar actions written in this module
+
+
 _grammar_lock = threading.Lock()
 _grammar_class: Any = None
 
@@ -450,7 +460,12 @@ def _make_grammar_class() -> Any:
 
         pybars_grammar = PybarsCompiler._handlebars
 
-        class HandlebarsGrammar(pybars_grammar.makeGrammar(_GRAMMAR, {}, "Handlebars")):  # type: ignore[misc]
+        generated = pybars_grammar.makeGrammar(_GRAMMAR, {}, "Handlebars")
+        # PyMeta evaluates every action and rule argument from its source text on each use;
+        # compiling each distinct snippet once makes parsing about twice as fast.
+        generated.rule_template.__globals__["eval"] = _cached_eval
+
+        class HandlebarsGrammar(generated):  # type: ignore[misc,valid-type]
             def __init__(self, source: str, builder: _Builder) -> None:
                 super().__init__(source)
                 self.globals: dict[str, Any] = dict(self.globals, B=builder)

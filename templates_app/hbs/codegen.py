@@ -302,5 +302,6 @@ def compile_program(program: ast.Program) -> Callable[..., str]:
         code = compile(source, "<handlebars template>", "exec")
     except (RecursionError, MemoryError, SyntaxError) as exc:
         raise TemplateSyntaxError("Template is nested too deeply", 1, 0) from exc
-    exec(code, namespace)  # noqa: S102 - generated from the AST; template text only appears via repr()
+    # Generated from the AST: template text only ever appears in it through repr().
+    exec(code, namespace)
     return namespace[root]  # type: ignore[no-any-return]

@@ -55,14 +55,15 @@ def _format_float(value: float) -> str:
     return sign + digits[0] + "." + digits[1:] + exp
 
 
-def number_to_string(value: int | float | Decimal) -> str:
+def number_to_string(value: float | Decimal) -> str:
     """Format a number exactly as JavaScript's ``String(number)`` does."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, int):
-        if abs(value) < 10**21:
+        # Beyond 2**53 a JSON number is a rounded double in JavaScript.
+        if abs(value) <= 2**53:
             return str(value)
         value = float(value)
     if math.isnan(value):
@@ -71,7 +72,7 @@ def number_to_string(value: int | float | Decimal) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "0"  # JavaScript prints -0 as "0"
-    if value.is_integer() and abs(value) < 1e21:
+    if value.is_integer() and abs(value) <= 2**53:
         return str(int(value))
     return _format_float(value)
 
@@ -109,7 +110,11 @@ def is_empty_for_handlebars(value: Any) -> bool:
     """Handlebars' ``isEmpty``: falsy values and empty arrays (``{}`` is *not* empty)."""
     if isinstance(value, (list, tuple)):
         return len(value) == 0
-    is_zero = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and value == 0
+    is_zero = (
+        isinstance(value, (int, float, Decimal))
+        and not isinstance(value, bool)
+        and value == 0
+    )
     return not is_truthy(value) and not is_zero
 
 
@@ -129,7 +134,11 @@ def to_number(value: Any) -> float:
             return 0.0
         try:
             if text.lower().startswith(("0x", "-0x", "+0x")):
-                return float(int(text, 16)) if not text.startswith(("-", "+")) else math.nan
+                return (
+                    float(int(text, 16))
+                    if not text.startswith(("-", "+"))
+                    else math.nan
+                )
             if text in ("Infinity", "+Infinity"):
                 return math.inf
             if text == "-Infinity":

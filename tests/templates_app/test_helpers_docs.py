@@ -77,7 +77,10 @@ class _Example:
             return get_path(self.data, name)
         args: list[Any] = []
         hash_args: dict[str, Any] = {}
-        while self.position < len(self.tokens) and self.tokens[self.position][0] != "close":
+        while (
+            self.position < len(self.tokens)
+            and self.tokens[self.position][0] != "close"
+        ):
             if self.tokens[self.position][0] == "hash":
                 key = self._next()[1]
                 hash_args[key] = self._argument()
@@ -114,7 +117,9 @@ EXAMPLES = _examples()
 
 
 def test_every_helper_has_a_docs_entry_and_every_entry_is_a_helper() -> None:
-    documented = re.findall(r"^### (\S+)$", TEXT.split(CONFORMANCE_MARKER)[0], re.MULTILINE)
+    documented = re.findall(
+        r"^### (\S+)$", TEXT.split(CONFORMANCE_MARKER)[0], re.MULTILINE
+    )
     assert sorted(set(documented)) == sorted(documented), "a helper is documented twice"
     assert set(documented) == set(HELPERS)
 
@@ -122,20 +127,27 @@ def test_every_helper_has_a_docs_entry_and_every_entry_is_a_helper() -> None:
 def test_there_are_at_least_seventy_helpers_and_the_docs_state_the_count() -> None:
     assert len(HELPERS) >= 70
     distinct = len({id(fn) for fn in HELPERS.values()})
-    assert f"**{len(HELPERS)} helpers** ({distinct} helpers plus {len(HELPERS) - distinct}" in TEXT
+    assert (
+        f"**{len(HELPERS)} helpers** ({distinct} helpers plus {len(HELPERS) - distinct}"
+        in TEXT
+    )
 
 
-def test_the_docs_keep_the_conformance_marker_as_their_last_line_of_helper_content() -> None:
+def test_helper_docs_end_at_the_conformance_marker() -> None:
     assert TEXT.count(CONFORMANCE_MARKER) == 1
     assert TEXT.rstrip().endswith(CONFORMANCE_MARKER)
 
 
 def test_every_helper_entry_has_a_signature_and_at_least_one_example() -> None:
-    entries = re.split(r"^### ", TEXT.split(CONFORMANCE_MARKER)[0], flags=re.MULTILINE)[1:]
+    entries = re.split(r"^### ", TEXT.split(CONFORMANCE_MARKER)[0], flags=re.MULTILINE)[
+        1:
+    ]
     with_examples = {entry for entry, _, _ in EXAMPLES}
     for entry in entries:
         name, _, body = entry.partition("\n")
-        assert re.match(rf"`{re.escape(name)}\b", body.strip()), f"{name}: no signature line"
+        assert re.match(rf"`{re.escape(name)}\b", body.strip()), (
+            f"{name}: no signature line"
+        )
         assert name in with_examples, f"{name}: no example"
 
 
@@ -145,7 +157,9 @@ def test_docs_example_renders_as_documented(
 ) -> None:
     assert template.endswith("}}")
     inner = template[2:-2]
-    assert inner.split()[0] == entry or entry in inner, f"example under {entry} does not use it"
+    assert inner.split()[0] == entry or entry in inner, (
+        f"example under {entry} does not use it"
+    )
     output = to_js_string(_Example(inner, _example_data()).call())
     if expected.startswith("e.g. "):
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import decimal
 import math
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -80,7 +81,30 @@ def currency(amount: Any, code: Any = None, locale: Any = None) -> str:
     if not math.isfinite(value):
         return number_to_string(value)
     with decimal.localcontext(_half_up()):
-        return format_currency(to_decimal(value), currency_code, locale=loc)
+        formatted = format_currency(to_decimal(value), currency_code, locale=loc)
+    return _currency_spacing(formatted, get_currency_symbol(currency_code, locale=loc))
+
+
+def _spaced_side(char: str) -> bool:
+    # CLDR currencySpacing: letters (not symbols like $ or €, not spaces) next to a digit.
+    return not unicodedata.category(char).startswith(("S", "Z"))
+
+
+def _currency_spacing(formatted: str, symbol: str) -> str:
+    """Insert the no-break space CLDR asks for between a letter symbol and a digit.
+
+    ICU (and so ``Intl``) applies CLDR's currencySpacing rule, Babel does not: ``CHF 5.00``
+    and ``BHD 1.235`` in en-US, where Babel alone gives ``CHF5.00``.
+    """
+    position = formatted.find(symbol)
+    if not symbol or position < 0:
+        return formatted
+    end = position + len(symbol)
+    if end < len(formatted) and formatted[end].isdigit() and _spaced_side(symbol[-1]):
+        formatted = formatted[:end] + "\u00a0" + formatted[end:]
+    if position > 0 and formatted[position - 1].isdigit() and _spaced_side(symbol[0]):
+        formatted = formatted[:position] + "\u00a0" + formatted[position:]
+    return formatted
 
 
 @helper("currencyNoSymbol")

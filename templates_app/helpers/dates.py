@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -209,6 +210,58 @@ def format_moment(at: datetime, pattern: str, locale: Locale) -> str:
     )
     weekday = at.weekday()  # Monday = 0, which is Babel's day index too
 
+    simple: dict[str, Callable[[], str]] = {
+        "YYYYYY": lambda: f"{'+' if at.year >= 0 else '-'}{abs(at.year):06d}",
+        "YY": lambda: f"{at.year % 100:02d}",
+        "Y": lambda: str(at.year),
+        "GG": lambda: f"{at.isocalendar()[0] % 100:02d}",
+        "gg": lambda: f"{week_of_year(at.date(), locale)[0] % 100:02d}",
+        "Q": lambda: str((at.month - 1) // 3 + 1),
+        "Qo": lambda: ordinal_suffix((at.month - 1) // 3 + 1, locale),
+        "MMMM": lambda: locale.months[month_context]["wide"][at.month],
+        "MMM": lambda: locale.months[month_context]["abbreviated"][at.month],
+        "Mo": lambda: ordinal_suffix(at.month, locale),
+        "MM": lambda: f"{at.month:02d}",
+        "M": lambda: str(at.month),
+        "DDDD": lambda: f"{at.timetuple().tm_yday:03d}",
+        "DDDo": lambda: ordinal_suffix(at.timetuple().tm_yday, locale),
+        "DDD": lambda: str(at.timetuple().tm_yday),
+        "Do": lambda: ordinal_suffix(at.day, locale),
+        "DD": lambda: f"{at.day:02d}",
+        "D": lambda: str(at.day),
+        "dddd": lambda: locale.days["format"]["wide"][weekday],
+        "ddd": lambda: locale.days["format"]["abbreviated"][weekday],
+        "dd": lambda: locale.days["format"]["short"][weekday],
+        "d": lambda: str((weekday + 1) % 7),
+        "do": lambda: ordinal_suffix((weekday + 1) % 7, locale),
+        "e": lambda: str((weekday - locale.first_week_day) % 7),
+        "E": lambda: str(weekday + 1),
+        "WW": lambda: f"{at.isocalendar()[1]:02d}",
+        "Wo": lambda: ordinal_suffix(at.isocalendar()[1], locale),
+        "W": lambda: str(at.isocalendar()[1]),
+        "ww": lambda: f"{week_of_year(at.date(), locale)[1]:02d}",
+        "wo": lambda: ordinal_suffix(week_of_year(at.date(), locale)[1], locale),
+        "w": lambda: str(week_of_year(at.date(), locale)[1]),
+        "HH": lambda: f"{at.hour:02d}",
+        "H": lambda: str(at.hour),
+        "hh": lambda: f"{(at.hour % 12) or 12:02d}",
+        "h": lambda: str((at.hour % 12) or 12),
+        "kk": lambda: f"{at.hour or 24:02d}",
+        "k": lambda: str(at.hour or 24),
+        "mm": lambda: f"{at.minute:02d}",
+        "m": lambda: str(at.minute),
+        "ss": lambda: f"{at.second:02d}",
+        "s": lambda: str(at.second),
+        "A": lambda: "AM" if at.hour < 12 else "PM",
+        "a": lambda: "am" if at.hour < 12 else "pm",
+        "ZZ": lambda: _offset(at, ""),
+        "Z": lambda: _offset(at, ":"),
+        "zz": lambda: at.tzname() or "",
+        "z": lambda: at.tzname() or "",
+        "X": lambda: str(math.floor(at.timestamp())),
+        "x": lambda: str(math.floor(at.timestamp() * 1000)),
+    }
+
     def token_value(token: str) -> str:
         if token in _US_LONG_FORMATS:
             return _localized_long_format(token, at, locale)
@@ -219,57 +272,6 @@ def format_moment(at: datetime, pattern: str, locale: Locale) -> str:
             elif token == "gggg":
                 year = week_of_year(at.date(), locale)[0]
             return f"{year:04d}" if year >= 0 else f"-{-year:04d}"
-        simple = {
-            "YYYYYY": lambda: f"{'+' if at.year >= 0 else '-'}{abs(at.year):06d}",
-            "YY": lambda: f"{at.year % 100:02d}",
-            "Y": lambda: str(at.year),
-            "GG": lambda: f"{at.isocalendar()[0] % 100:02d}",
-            "gg": lambda: f"{week_of_year(at.date(), locale)[0] % 100:02d}",
-            "Q": lambda: str((at.month - 1) // 3 + 1),
-            "Qo": lambda: ordinal_suffix((at.month - 1) // 3 + 1, locale),
-            "MMMM": lambda: locale.months[month_context]["wide"][at.month],
-            "MMM": lambda: locale.months[month_context]["abbreviated"][at.month],
-            "Mo": lambda: ordinal_suffix(at.month, locale),
-            "MM": lambda: f"{at.month:02d}",
-            "M": lambda: str(at.month),
-            "DDDD": lambda: f"{at.timetuple().tm_yday:03d}",
-            "DDDo": lambda: ordinal_suffix(at.timetuple().tm_yday, locale),
-            "DDD": lambda: str(at.timetuple().tm_yday),
-            "Do": lambda: ordinal_suffix(at.day, locale),
-            "DD": lambda: f"{at.day:02d}",
-            "D": lambda: str(at.day),
-            "dddd": lambda: locale.days["format"]["wide"][weekday],
-            "ddd": lambda: locale.days["format"]["abbreviated"][weekday],
-            "dd": lambda: locale.days["format"]["short"][weekday],
-            "d": lambda: str((weekday + 1) % 7),
-            "do": lambda: ordinal_suffix((weekday + 1) % 7, locale),
-            "e": lambda: str((weekday - locale.first_week_day) % 7),
-            "E": lambda: str(weekday + 1),
-            "WW": lambda: f"{at.isocalendar()[1]:02d}",
-            "Wo": lambda: ordinal_suffix(at.isocalendar()[1], locale),
-            "W": lambda: str(at.isocalendar()[1]),
-            "ww": lambda: f"{week_of_year(at.date(), locale)[1]:02d}",
-            "wo": lambda: ordinal_suffix(week_of_year(at.date(), locale)[1], locale),
-            "w": lambda: str(week_of_year(at.date(), locale)[1]),
-            "HH": lambda: f"{at.hour:02d}",
-            "H": lambda: str(at.hour),
-            "hh": lambda: f"{(at.hour % 12) or 12:02d}",
-            "h": lambda: str((at.hour % 12) or 12),
-            "kk": lambda: f"{at.hour or 24:02d}",
-            "k": lambda: str(at.hour or 24),
-            "mm": lambda: f"{at.minute:02d}",
-            "m": lambda: str(at.minute),
-            "ss": lambda: f"{at.second:02d}",
-            "s": lambda: str(at.second),
-            "A": lambda: "AM" if at.hour < 12 else "PM",
-            "a": lambda: "am" if at.hour < 12 else "pm",
-            "ZZ": lambda: _offset(at, ""),
-            "Z": lambda: _offset(at, ":"),
-            "zz": lambda: at.tzname() or "",
-            "z": lambda: at.tzname() or "",
-            "X": lambda: str(math.floor(at.timestamp())),
-            "x": lambda: str(math.floor(at.timestamp() * 1000)),
-        }
         if token.startswith("S"):
             return f"{at.microsecond:06d}{'0' * 3}"[: len(token)]
         return simple[token]()
@@ -427,20 +429,16 @@ def add_hours(date_value: Any, hours: Any) -> str:
 def _months_between(start: datetime, end: datetime) -> float:
     """moment's monthDiff: whole months plus the fraction of the month around the anchor."""
     whole = (end.year - start.year) * 12 + (end.month - start.month)
-    anchor = start + relativedelta(months=whole)
+    anchor: datetime = start + relativedelta(months=whole)
     if end < anchor:
-        previous = start + relativedelta(months=whole - 1)
+        previous: datetime = start + relativedelta(months=whole - 1)
         return whole - (anchor - end) / (anchor - previous)
-    following = start + relativedelta(months=whole + 1)
-    return (
-        whole + (end - anchor) / (following - anchor)
-        if following != anchor
-        else float(whole)
-    )
+    following: datetime = start + relativedelta(months=whole + 1)
+    return whole + (end - anchor) / (following - anchor)
 
 
 @helper("dateDiff")
-def date_diff(start: Any, end: Any, unit: Any = "days") -> int | float | str:
+def date_diff(start: Any, end: Any, unit: Any = "days") -> int | float:
     unit_name = unit_for(unit)
     first, second = _read(start), _read(end)
     if isinstance(first, str) or isinstance(second, str):

@@ -63,7 +63,7 @@ def _apply(
     pattern: NumberPattern, value: Decimal, locale: Locale, **options: Any
 ) -> str:
     with decimal.localcontext(_half_up()):
-        return pattern.apply(value, locale, **options)
+        return str(pattern.apply(value, locale, **options))
 
 
 def _with_fraction_digits(

@@ -144,11 +144,11 @@ def group_by(value: Any, key: Any) -> list[dict[str, Any]]:
 
 
 @helper("filterBy", "where")
-def filter_by(value: Any, key: Any, expected: Any = True) -> list[Any]:
-    items = _list(value)
-    if expected is True:
+def filter_by(array: Any, key: Any, value: Any = True) -> list[Any]:
+    items = _list(array)
+    if value is True:
         return [item for item in items if is_truthy(_item_value(item, key))]
-    return [item for item in items if loose_equals(_item_value(item, key), expected)]
+    return [item for item in items if loose_equals(_item_value(item, key), value)]
 
 
 @helper("pluck")
@@ -225,13 +225,13 @@ def includes(collection: Any, item: Any) -> bool:
 
 
 @helper("count")
-def count(value: Any, key: Any = None, expected: Any = None) -> int:
-    items = _list(value)
+def count(array: Any, key: Any = None, value: Any = None) -> int:
+    items = _list(array)
     if key is None:
         return len(items)
-    if expected is None:
+    if value is None:
         return sum(1 for item in items if is_truthy(_item_value(item, key)))
-    return sum(1 for item in items if loose_equals(_item_value(item, key), expected))
+    return sum(1 for item in items if loose_equals(_item_value(item, key), value))
 
 
 @helper("chunk")

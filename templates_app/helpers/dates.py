@@ -318,8 +318,8 @@ def now(format: Any = None, timezone: Any = None, locale: Any = None) -> str:
 
 
 @helper("year")
-def year(date_value: Any = None, timezone: Any = None) -> int | str:
-    when = When(clock.now()) if date_value is None else _read(date_value, timezone)
+def year(date: Any = None, timezone: Any = None) -> int | str:
+    when = When(clock.now()) if date is None else _read(date, timezone)
     if isinstance(when, str):
         return when
     return in_zone(when, zone_for(timezone)).year

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from datetime import datetime
@@ -149,6 +150,24 @@ def test_every_helper_entry_has_a_signature_and_at_least_one_example() -> None:
             f"{name}: no signature line"
         )
         assert name in with_examples, f"{name}: no example"
+
+
+def test_optional_arguments_in_the_docs_are_the_hash_argument_names() -> None:
+    for name, signature in re.findall(r"^### (\S+)\n`([^`]+)`", TEXT, re.MULTILINE):
+        parameters = inspect.signature(
+            inspect.unwrap(HELPERS[name])
+        ).parameters.values()
+        if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+            continue  # variadic helpers take no optional arguments by name
+        python_names = [
+            re.sub(r"_([a-z])", lambda m: m.group(1).upper(), p.name)
+            for p in parameters
+        ]
+        words = re.findall(r"\[[^\]]*\]|\S+", signature.split(" → ")[0])[1:]
+        for position, word in enumerate(words):
+            if word.startswith("["):
+                documented = re.sub(r"=.*", "", word.strip("[]"))
+                assert python_names[position] == documented, f"{name}: {signature}"
 
 
 @pytest.mark.parametrize(("entry", "template", "expected"), EXAMPLES)

@@ -52,12 +52,17 @@ class When:
         return When(at, self.date_only)
 
 
-@functools.lru_cache(maxsize=64)
 def zone_for(name: Any) -> tzinfo:
-    if name is None or name == "" or name in ("UTC", "utc", "Z"):
+    """The tzinfo for a template's time zone argument; null or "" means UTC."""
+    return _zone(to_js_string(name))
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> tzinfo:
+    if name in ("", "UTC", "utc", "Z"):
         return UTC
     try:
-        return ZoneInfo(to_js_string(name))
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
             f"unknown time zone '{name}' (use an IANA name like 'America/New_York')"

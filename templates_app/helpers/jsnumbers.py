@@ -49,6 +49,8 @@ def round_to(value: float, decimals: int) -> float:
     """``Math.round(value * 10**d) / 10**d``: what handlebars helper libraries do for rounding."""
     if decimals <= 0:
         return math_round(value)
+    if not math.isfinite(value) or decimals > 100:
+        return value  # past 100 places every double is already exact
     factor = 10.0**decimals
     return math_round(value * factor) / factor
 

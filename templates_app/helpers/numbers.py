@@ -56,6 +56,8 @@ def _currency_code(code: Any) -> str:
 def _half_up() -> decimal.Context:
     context = decimal.getcontext().copy()
     context.rounding = ROUND_HALF_UP
+    # Doubles reach 1.8e308; quantizing one to cents needs ~330 digits, not the default 28.
+    context.prec = 400
     return context
 
 

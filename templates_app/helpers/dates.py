@@ -39,6 +39,7 @@ from .registry import helper
 INVALID = "Invalid date"
 DEFAULT_FORMAT = "MMMM D, YYYY"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FILL_A, _FILL_B = datetime(2000, 1, 1), datetime(2001, 2, 2)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,10 @@ def parse(value: Any, zone: tzinfo = UTC) -> When | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         try:
-            parsed = dateutil_parser.parse(text)
+            parsed = dateutil_parser.parse(text, default=_FILL_A)
+            # dateutil fills missing parts from today; a date with no year or day is not a date.
+            if parsed.date() != dateutil_parser.parse(text, default=_FILL_B).date():
+                return None
         except (ValueError, OverflowError):
             return None
         if (

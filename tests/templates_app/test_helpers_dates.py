@@ -138,7 +138,7 @@ def test_format_date_of_a_missing_date_is_empty() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["not a date", "2024-13-45", "", True, float("nan"), {}]
+    "value", ["not a date", "2024-13-45", "", True, float("nan"), {}, "May", "May 2024"]
 )
 def test_format_date_of_an_unreadable_date_is_invalid_date(value: object) -> None:
     assert HELPERS["formatDate"](value, "YYYY") == "Invalid date"

@@ -1,4 +1,19 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
 import pytest
+
+from templates_app.helpers import clock
+
+FROZEN_NOW = datetime(2024, 12, 15, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Freeze the helpers' clock at 2024-12-15T10:30:00Z (the time the docs examples assume)."""
+    monkeypatch.setattr(clock, "now", lambda: FROZEN_NOW)
+    return FROZEN_NOW
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -122,3 +122,7 @@ def credits_refund(*, workspace, request_id: str, note: str = "") -> bool:  # ty
         if kind == "quota":
             QuotaPeriod.objects.filter(pk=source_id, quota_used__gt=0).update(quota_used=F("quota_used") - 1)
         return True
+
+
+def template_limit_check(*, workspace, current_count: int) -> None:  # type: ignore[no-untyped-def]
+    """Raise if the workspace may not have another template (plans set the limit; billing issue)."""

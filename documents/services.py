@@ -32,6 +32,7 @@ from fileloom.errors import (
 )
 from templates_app import handlebars
 from templates_app.jsvalues import SafeString
+from webhooks.services import generation_event_emit
 
 logger = logging.getLogger("fileloom.documents")
 
@@ -208,6 +209,7 @@ def generation_fail(*, generation_id: str, code: str, message: str) -> bool:
             return False
         generation = Generation.objects.select_related("workspace").get(pk=generation_id)
         credits_refund(workspace=generation.workspace, request_id=generation.request_id, note=code)
+        generation_event_emit(generation=generation)
     logger.info("generation %s failed: %s %s", generation_id, code, message)
     return True
 
@@ -221,7 +223,7 @@ def generation_execute(*, generation_id: str) -> str:
     from celery.exceptions import SoftTimeLimitExceeded
 
     from documents import renderer
-    from storage_app.services import file_store_builtin
+    from storage_app.services import file_store_generated
 
     claimed = Generation.objects.filter(pk=generation_id, status=GenerationStatus.QUEUED).update(
         status=GenerationStatus.PROCESSING, started_at=timezone.now(), attempts=F("attempts") + 1
@@ -256,7 +258,7 @@ def generation_execute(*, generation_id: str) -> str:
         return "too-large"
 
     try:
-        stored = file_store_builtin(
+        outcome = file_store_generated(
             workspace=generation.workspace,
             request_id=generation.request_id,
             filename=generation.filename,
@@ -274,18 +276,23 @@ def generation_execute(*, generation_id: str) -> str:
         )
         return "store-failed"
 
+    stored = outcome.file
     finished = timezone.now()
     with transaction.atomic():
         stored.save()
         completed = Generation.objects.filter(pk=generation_id, status=GenerationStatus.PROCESSING).update(
             status=GenerationStatus.COMPLETED,
             file=stored,
+            warnings=outcome.warnings,
             html="",
             finished_at=finished,
             processing_time_ms=int((finished - generation.created_at).total_seconds() * 1000),
         )
         if completed != 1:
             transaction.set_rollback(True)
+        else:
+            generation.refresh_from_db()
+            generation_event_emit(generation=generation)
     if completed != 1:
         from storage_app import builtin
 

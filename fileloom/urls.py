@@ -12,6 +12,9 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("documents.urls")),
     path("", include("storage_app.urls")),
+    path("", include("templates_app.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("billing.urls")),
 ]
 
 handler404 = json_error_view(404)

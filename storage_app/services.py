@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -16,6 +17,40 @@ _FAR_FUTURE = timedelta(days=3650)
 
 def retention_days_for(workspace) -> int:  # type: ignore[no-untyped-def]
     return workspace.retention_days or settings.FILE_RETENTION_DAYS
+
+
+@dataclass
+class StoreOutcome:
+    file: StoredFile  # not yet saved: the caller saves it with the generation's completion
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    storage_mode: str = "fileloom"
+
+
+def file_store_generated(
+    *,
+    workspace,  # type: ignore[no-untyped-def]
+    request_id: str,
+    filename: str,
+    content: bytes,
+    generation_method: str,
+    template_id: str = "",
+    template_name: str = "",
+) -> StoreOutcome:
+    """Store a generated PDF where the workspace wants it (built-in storage for now).
+
+    External storage (the storage issue) adds copies and per-provider warnings here; a failed
+    copy never fails the generation.
+    """
+    file = file_store_builtin(
+        workspace=workspace,
+        request_id=request_id,
+        filename=filename,
+        content=content,
+        generation_method=generation_method,
+        template_id=template_id,
+        template_name=template_name,
+    )
+    return StoreOutcome(file=file)
 
 
 def file_store_builtin(

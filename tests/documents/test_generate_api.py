@@ -7,7 +7,6 @@ import re
 import pytest
 import requests
 
-from tests.envelope import assert_error
 from tests.pdfs import mm_to_pt, parse_pdf
 
 INVOICE = """<!doctype html><html><head><style>

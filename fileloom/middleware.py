@@ -36,6 +36,24 @@ def bind_request_id(request_id: str | None) -> contextvars.Token:
     return _request_id.set(request_id)
 
 
+def _install_log_record_factory() -> None:
+    """Every log record carries the request id bound to this thread/task (web and worker)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "fileloom_request_id", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = _request_id.get() or "-"
+        return record
+
+    factory.fileloom_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+_install_log_record_factory()
+
+
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = getattr(record, "request_id", None) or _request_id.get() or "-"

@@ -1,0 +1,48 @@
+# Fileloom: `make run` (everything on embedded defaults) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+NODE_REF := tests/templates_app/node
+
+.PHONY: run test bench lint deps system-deps system-deps-test venv node-deps clean
+
+run: system-deps venv
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py serve
+
+test: system-deps-test venv node-deps
+	$(PY) -m pytest
+
+bench: system-deps venv
+	$(PY) bench/run.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+deps: system-deps-test venv node-deps
+
+system-deps:
+	@scripts/install-system-deps.sh runtime
+
+system-deps-test:
+	@scripts/install-system-deps.sh test
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+node-deps: $(NODE_REF)/node_modules/.installed
+
+$(NODE_REF)/node_modules/.installed: $(NODE_REF)/package-lock.json
+	cd $(NODE_REF) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+clean:
+	rm -rf var/test

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Fileloom needs, only those missing. Usage:
+#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts
+#   scripts/install-system-deps.sh test      # + Chromium (admin UI tests), Node.js (handlebars.js reference)
+set -euo pipefail
+
+runtime=(
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
+  libharfbuzz-subset0   # without it WeasyPrint subsets fonts ~6x slower
+  fonts-dejavu-core fonts-liberation2 shared-mime-info
+)
+test_only=(chromium)
+command -v node >/dev/null 2>&1 || test_only+=(nodejs npm)
+
+wanted=("${runtime[@]}")
+[ "${1:-runtime}" = "test" ] && wanted+=("${test_only[@]}")
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

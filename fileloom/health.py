@@ -12,10 +12,14 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from fileloom.celery import app
+    from django.conf import settings
+    from kombu import Connection
 
-    with app.connection_for_write() as conn:
+    with Connection(
+        settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=2
+    ) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+        conn.default_channel  # noqa: B018 - opening a channel is what proves the broker answers
 
 
 def _check_storage() -> None:

@@ -25,11 +25,9 @@ def test_healthz_is_503_naming_the_broken_storage(live_server, tmp_path):
     assert response.json()["failed"] == ["storage"]
 
 
-def test_healthz_is_503_naming_the_broken_broker(live_server, monkeypatch):
-    from fileloom.celery import app
-
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    response = requests.get(f"{live_server.url}/healthz", timeout=30)
+def test_healthz_is_503_naming_the_broken_broker(live_server):
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0", CELERY_BROKER_TRANSPORT_OPTIONS={}):
+        response = requests.get(f"{live_server.url}/healthz", timeout=30)
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
 

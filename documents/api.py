@@ -181,7 +181,7 @@ class GeneratePdfView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validate(request)
-        generation, usage = generation_create(api_key=request.auth, request_id=request.request_id, data=data)
+        generation, _ = generation_create(api_key=request.auth, request_id=request.request_id, data=data)
         if data.is_async:
             return Response(
                 {

@@ -22,7 +22,7 @@ ALIAS = "fileloomfs"
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         temp = os.path.join(self.data_folder_out, f".tmp-{uuid.uuid4()}")
         with open(temp, "wb") as handle:

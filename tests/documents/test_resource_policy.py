@@ -17,7 +17,7 @@ from tests.pdfs import parse_pdf
 class _Recorder(BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         type(self).hits.append(self.path)
         body = b"p { color: red } .marker::after { content: 'STYLESHEET-LOADED'; }"
         self.send_response(200)

@@ -106,6 +106,27 @@ def _inject_css(html: str, css: str) -> str:
     return style + html
 
 
+def document_compile(*, source: str, data: dict[str, Any], options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Render the Handlebars document and its header/footer bands; return (html, page setup dict).
+
+    Shared by generations and template previews. Raises TemplateCompilationFailed.
+    """
+    setup = PageSetup.from_dict(options)
+    html = _compile(source, data, what="the document")
+    band_data = {**data, **_PAGE_PLACEHOLDERS}
+    header = _compile(setup.header.content, band_data, what="the header") if setup.header.enabled else ""
+    footer = _compile(setup.footer.content, band_data, what="the footer") if setup.footer.enabled else ""
+    setup_dict = setup.as_dict()
+    setup_dict["header"]["content"] = header
+    setup_dict["footer"]["content"] = footer
+    return html, setup_dict
+
+
+def inject_css(html: str, css: str) -> str:
+    """The template's CSS as a <style> at the start of <head> (creating <head> if needed)."""
+    return _inject_css(html, css)
+
+
 def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
@@ -131,18 +152,11 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
         if not filename and template.filename_pattern:
             filename = _compile(template.filename_pattern, data.template_data, what="filename pattern")
 
-    setup = PageSetup.from_dict(options)
     try:
-        html = _compile(source, data.template_data, what="the document")
-        band_data = {**data.template_data, **_PAGE_PLACEHOLDERS}
-        header = _compile(setup.header.content, band_data, what="the header") if setup.header.enabled else ""
-        footer = _compile(setup.footer.content, band_data, what="the footer") if setup.footer.enabled else ""
+        html, setup_dict = document_compile(source=source, data=data.template_data, options=options)
     except TemplateCompilationFailed as error:
         _record_rejected(api_key=api_key, request_id=request_id, data=data, template=template, error=error)
         raise
-    setup_dict = setup.as_dict()
-    setup_dict["header"]["content"] = header
-    setup_dict["footer"]["content"] = footer
 
     with transaction.atomic():
         usage = credits_reserve(workspace=workspace, request_id=request_id)

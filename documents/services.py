@@ -82,9 +82,9 @@ def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     return merged
 
 
-def _compile(source: str, data: dict[str, Any], *, what: str) -> str:
+def _compile(source: str, data: dict[str, Any], *, what: str, partials: dict[str, str] | None = None) -> str:
     try:
-        return handlebars.render(source, data)
+        return handlebars.render(source, data, partials)
     except handlebars.TemplateSyntaxError as exc:
         raise TemplateCompilationFailed(f"Template compilation failed: {exc}") from None
     except handlebars.TemplateRuntimeError as exc:
@@ -106,16 +106,19 @@ def _inject_css(html: str, css: str) -> str:
     return style + html
 
 
-def document_compile(*, source: str, data: dict[str, Any], options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def document_compile(
+    *, source: str, data: dict[str, Any], options: dict[str, Any], partials: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
     """Render the Handlebars document and its header/footer bands; return (html, page setup dict).
 
-    Shared by generations and template previews. Raises TemplateCompilationFailed.
+    Shared by generations, template previews and the render_template command. Raises
+    TemplateCompilationFailed.
     """
     setup = PageSetup.from_dict(options)
-    html = _compile(source, data, what="the document")
+    html = _compile(source, data, what="the document", partials=partials)
     band_data = {**data, **_PAGE_PLACEHOLDERS}
-    header = _compile(setup.header.content, band_data, what="the header") if setup.header.enabled else ""
-    footer = _compile(setup.footer.content, band_data, what="the footer") if setup.footer.enabled else ""
+    header = _compile(setup.header.content, band_data, what="the header", partials=partials) if setup.header.enabled else ""
+    footer = _compile(setup.footer.content, band_data, what="the footer", partials=partials) if setup.footer.enabled else ""
     setup_dict = setup.as_dict()
     setup_dict["header"]["content"] = header
     setup_dict["footer"]["content"] = footer

@@ -132,7 +132,7 @@ def portal_session_create(*, customer_id: str, return_url: str) -> Redirect:
 
 
 def _saved_payment_method(client: stripe.StripeClient, customer_id: str) -> str | None:
-    customer = _call("customer retrieve", client.v1.customers.retrieve, customer_id)
+    customer = _call("customer retrieve", client.v1.customers.retrieve, customer_id).to_dict()
     default = (customer.get("invoice_settings") or {}).get("default_payment_method")
     if default:
         return default if isinstance(default, str) else default["id"]

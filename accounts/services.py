@@ -95,7 +95,9 @@ def membership_add(*, workspace: Workspace, user, role: str = Role.EDITOR) -> Me
                 existing.save(update_fields=["role"])
             return existing
         plan_limit_check(
-            workspace=workspace, what="team_members", current_count=Membership.objects.filter(workspace=workspace).count()
+            workspace=workspace,
+            what="team_members",
+            current_count=Membership.objects.filter(workspace=workspace).count(),
         )
         return Membership.objects.create(workspace=workspace, user=user, role=role)
 

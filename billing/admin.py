@@ -16,7 +16,16 @@ from django.utils.html import format_html
 from accounts.models import Membership, Role, Workspace
 from billing.api import overview_data
 from billing.catalogue import PACKS
-from billing.models import AutoTopUp, CreditLedgerEntry, CreditPack, Plan, QuotaPeriod, StripeEvent, Subscription, WorkspaceLimits
+from billing.models import (
+    AutoTopUp,
+    CreditLedgerEntry,
+    CreditPack,
+    Plan,
+    QuotaPeriod,
+    StripeEvent,
+    Subscription,
+    WorkspaceLimits,
+)
 from billing.selectors import billing_overview
 from billing.services import (
     auto_top_up_configure,
@@ -39,9 +48,7 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 def _owned_workspace_ids(request: HttpRequest) -> list[str]:
-    return list(
-        Membership.objects.filter(user=request.user, role=Role.OWNER).values_list("workspace_id", flat=True)
-    )
+    return list(Membership.objects.filter(user=request.user, role=Role.OWNER).values_list("workspace_id", flat=True))
 
 
 class AutoTopUpForm(forms.Form):
@@ -83,7 +90,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Billing")
     def billing_link(self, obj: Subscription) -> str:
-        return format_html('<a href="{}">Usage and billing</a>', reverse("admin:billing_overview", args=[obj.workspace_id]))
+        return format_html(
+            '<a href="{}">Usage and billing</a>', reverse("admin:billing_overview", args=[obj.workspace_id])
+        )
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -130,7 +139,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
             "plans": Plan.objects.filter(is_public=True),
             "prices": settings.STRIPE_PRICES,
             "auto_form": AutoTopUpForm(
-                initial={"enabled": auto.enabled, "threshold": auto.threshold, "pack_credits": auto.pack_credits, "monthly_cap": auto.monthly_cap}
+                initial={
+                    "enabled": auto.enabled,
+                    "threshold": auto.threshold,
+                    "pack_credits": auto.pack_credits,
+                    "monthly_cap": auto.monthly_cap,
+                }
             ),
             "opts": self.model._meta,
         }
@@ -171,7 +185,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def portal_view(self, request: HttpRequest, workspace_id: str) -> HttpResponse:
         workspace = self._workspace(request, workspace_id, owner_only=True)
         back = self._back(request, workspace_id)
-        return self._redirect_to_stripe(request, workspace_id, lambda: portal_start(workspace=workspace, return_url=back))
+        return self._redirect_to_stripe(
+            request, workspace_id, lambda: portal_start(workspace=workspace, return_url=back)
+        )
 
     def auto_top_up_view(self, request: HttpRequest, workspace_id: str) -> HttpResponse:
         workspace = self._workspace(request, workspace_id, owner_only=True)

@@ -82,13 +82,24 @@ class UsageView(APIView):
     """Any valid key of the workspace may read its usage."""
 
     @extend_schema(
-        responses={200: inline_serializer("UsageResponse", fields={"success": serializers.BooleanField(), "data": serializers.DictField(), "usage": serializers.DictField()})},
+        responses={
+            200: inline_serializer(
+                "UsageResponse",
+                fields={
+                    "success": serializers.BooleanField(),
+                    "data": serializers.DictField(),
+                    "usage": serializers.DictField(),
+                },
+            )
+        },
         summary="The workspace's plan, current period, quota, credit packs and auto top-up settings",
     )
     def get(self, request: Request) -> Response:
         overview = billing_overview(workspace=request.auth.workspace)
         usage = Usage(
-            quota_limit=overview.period.quota_limit, quota_used=overview.period.quota_used, pack_credits=overview.pack_credits
+            quota_limit=overview.period.quota_limit,
+            quota_used=overview.period.quota_used,
+            pack_credits=overview.pack_credits,
         )
         return Response({"success": True, "data": overview_data(overview), "usage": usage.as_dict()})
 

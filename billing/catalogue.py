@@ -33,7 +33,13 @@ PLANS: list[tuple] = [
 
 def plan_rows() -> list[dict]:
     return [
-        {"slug": slug, "name": name, "position": position, "is_public": slug != SELF_HOSTED, **dict(zip(PLAN_FIELDS, values))}
+        {
+            "slug": slug,
+            "name": name,
+            "position": position,
+            "is_public": slug != SELF_HOSTED,
+            **dict(zip(PLAN_FIELDS, values, strict=True)),
+        }
         for position, (slug, name, *values) in enumerate(PLANS)
     ]
 

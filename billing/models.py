@@ -118,7 +118,9 @@ class CreditPack(models.Model):
     class Meta:
         ordering = ["expires_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(remaining__lte=models.F("credits")), name="pack_remaining_within_credits"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=models.F("credits")), name="pack_remaining_within_credits"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,7 +45,9 @@ def limits_for(*, workspace_id: str) -> EffectiveLimits:
         return default if value is None else value
 
     return EffectiveLimits(
-        render_timeout_seconds=pick("render_timeout_seconds", "render_timeout_seconds", settings.RENDER_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+        render_timeout_seconds=pick(
+            "render_timeout_seconds", "render_timeout_seconds", settings.RENDER_TIMEOUT_SECONDS
+        ),  # type: ignore[arg-type]
         max_input_bytes=pick("max_input_bytes", "max_html_bytes", settings.MAX_INPUT_BYTES),  # type: ignore[arg-type]
         max_pdf_bytes=pick("max_pdf_bytes", "max_pdf_bytes", settings.MAX_PDF_BYTES),  # type: ignore[arg-type]
         requests_per_minute=pick("requests_per_minute", "requests_per_minute", settings.DEFAULT_RATE_LIMIT_PER_MINUTE),

@@ -113,7 +113,9 @@ def plan_change(*, workspace, plan: Plan) -> Subscription:  # type: ignore[no-un
         subscription = subscription_get(workspace=workspace)
         Subscription.objects.filter(pk=subscription.pk).update(plan=plan)
         subscription.refresh_from_db()
-        quota_limit_change(period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs)
+        quota_limit_change(
+            period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+        )
     return subscription
 
 
@@ -169,9 +171,9 @@ def _period_bounds(*, workspace, now: datetime) -> tuple[datetime, datetime]:  #
     ):
         return subscription.current_period_start, subscription.current_period_end
     start, end = _month_bounds(now)
-    last_end = QuotaPeriod.objects.filter(
-        workspace=workspace, period_end__lte=now, period_end__gt=start
-    ).aggregate(last=Max("period_end"))["last"]
+    last_end = QuotaPeriod.objects.filter(workspace=workspace, period_end__lte=now, period_end__gt=start).aggregate(
+        last=Max("period_end")
+    )["last"]
     return (last_end or start), end
 
 
@@ -326,7 +328,12 @@ def credits_refund(*, workspace, request_id: str, note: str = "") -> bool:  # ty
 
 
 def pack_grant(
-    *, workspace, credits: int, source: str, external_id: str | None = None, now: datetime | None = None  # type: ignore[no-untyped-def]
+    *,
+    workspace,
+    credits: int,
+    source: str,
+    external_id: str | None = None,
+    now: datetime | None = None,  # type: ignore[no-untyped-def]
 ) -> tuple[CreditPack, bool]:
     """Add a pack of `credits` expiring 90 days from now. Idempotent per external_id: a second
     grant for the same purchase returns the first pack and False."""
@@ -372,7 +379,12 @@ def packs_expire(*, now: datetime | None = None) -> int:
 
 
 def auto_top_up_configure(
-    *, workspace, enabled: bool, threshold: int, pack_credits: int, monthly_cap: int  # type: ignore[no-untyped-def]
+    *,
+    workspace,
+    enabled: bool,
+    threshold: int,
+    pack_credits: int,
+    monthly_cap: int,  # type: ignore[no-untyped-def]
 ) -> AutoTopUp:
     problems = []
     if pack_credits not in PACKS:
@@ -418,7 +430,9 @@ def auto_top_up_run(*, workspace_id: str, now: datetime | None = None) -> str:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        row = AutoTopUp.objects.select_for_update().select_related("workspace").filter(workspace_id=workspace_id).first()
+        row = (
+            AutoTopUp.objects.select_for_update().select_related("workspace").filter(workspace_id=workspace_id).first()
+        )
         if row is None or not row.enabled:
             return "disabled"
         workspace = row.workspace
@@ -455,7 +469,9 @@ def auto_top_up_run(*, workspace_id: str, now: datetime | None = None) -> str:
         if charge.status != "succeeded":
             _auto_top_up_failed(row=row, now=now, message=f"payment {charge.status}")
             return "failed"
-        pack_grant(workspace=workspace, credits=offer.credits, source=PACK_SOURCE_AUTO_TOP_UP, external_id=charge.id, now=now)
+        pack_grant(
+            workspace=workspace, credits=offer.credits, source=PACK_SOURCE_AUTO_TOP_UP, external_id=charge.id, now=now
+        )
         AutoTopUp.objects.filter(pk=row.pk).update(last_error="", last_attempt_at=now)
         return "bought"
 
@@ -482,7 +498,13 @@ def billing_customer_ensure(*, workspace, email: str = "") -> str:  # type: igno
 
 
 def checkout_subscription_start(
-    *, workspace, plan_slug: str, interval: str, success_url: str, cancel_url: str, email: str = ""  # type: ignore[no-untyped-def]
+    *,
+    workspace,
+    plan_slug: str,
+    interval: str,
+    success_url: str,
+    cancel_url: str,
+    email: str = "",  # type: ignore[no-untyped-def]
 ) -> str:
     """A Stripe Checkout URL for subscribing to a plan (monthly or annual price from STRIPE_PRICES)."""
     price_id = settings.STRIPE_PRICES.get(f"{plan_slug}:{interval}")
@@ -580,7 +602,12 @@ def _on_checkout_completed(session: dict[str, Any]) -> None:
     if metadata.get("kind") == "pack":
         if session.get("payment_status") != "paid":
             return
-        pack_grant(workspace=workspace, credits=int(metadata["credits"]), source=PACK_SOURCE_CHECKOUT, external_id=session["id"])
+        pack_grant(
+            workspace=workspace,
+            credits=int(metadata["credits"]),
+            source=PACK_SOURCE_CHECKOUT,
+            external_id=session["id"],
+        )
     elif metadata.get("kind") == "subscription":
         plan = plan_get(slug=metadata["plan"])
         stripe_sub = session.get("subscription")
@@ -593,7 +620,9 @@ def _on_checkout_completed(session: dict[str, Any]) -> None:
             last_payment_error="",
         )
         # Upgrades take effect at once: the current period gets the new plan's quota.
-        quota_limit_change(period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs)
+        quota_limit_change(
+            period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+        )
 
 
 def _on_invoice_paid(invoice: dict[str, Any]) -> None:
@@ -626,7 +655,9 @@ def _on_invoice_payment_failed(invoice: dict[str, Any]) -> None:
     error = ((invoice.get("last_finalization_error") or {}).get("message")) or (
         f"Payment failed for invoice {invoice.get('number') or invoice.get('id')}."
     )
-    Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.PAST_DUE, last_payment_error=error[:300])
+    Subscription.objects.filter(pk=subscription.pk).update(
+        status=SubscriptionStatus.PAST_DUE, last_payment_error=error[:300]
+    )
 
 
 _STATUS_FROM_STRIPE = {
@@ -652,11 +683,15 @@ def _on_subscription_updated(stripe_sub: dict[str, Any]) -> None:
         status=_STATUS_FROM_STRIPE.get(stripe_sub.get("status", ""), subscription.status),
         cancel_at_period_end=bool(stripe_sub.get("cancel_at_period_end")),
         stripe_subscription_id=stripe_sub.get("id", ""),
-        interval={"month": "monthly", "year": "annual"}.get((price.get("recurring") or {}).get("interval", ""), subscription.interval),
+        interval={"month": "monthly", "year": "annual"}.get(
+            (price.get("recurring") or {}).get("interval", ""), subscription.interval
+        ),
     )
     if plan.pk != subscription.plan_id:
         workspace = subscription.workspace
-        quota_limit_change(period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs)
+        quota_limit_change(
+            period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+        )
 
 
 def _on_subscription_deleted(stripe_sub: dict[str, Any]) -> None:

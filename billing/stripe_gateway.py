@@ -95,7 +95,14 @@ def checkout_subscription_create(
 
 
 def checkout_pack_create(
-    *, customer_id: str, workspace_id: str, credits: int, name: str, amount_cents: int, success_url: str, cancel_url: str
+    *,
+    customer_id: str,
+    workspace_id: str,
+    credits: int,
+    name: str,
+    amount_cents: int,
+    success_url: str,
+    cancel_url: str,
 ) -> Redirect:
     session = _call(
         "checkout",

@@ -6,130 +6,181 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('billing', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("billing", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AutoTopUp',
+            name="AutoTopUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('enabled', models.BooleanField(default=False)),
-                ('threshold', models.PositiveIntegerField(default=100, help_text='Buy when fewer credits than this remain.')),
-                ('pack_credits', models.PositiveIntegerField(default=500, help_text='Which pack to buy (its size).')),
-                ('monthly_cap', models.PositiveIntegerField(default=3, help_text='Most packs bought automatically per month.')),
-                ('last_error', models.CharField(blank=True, default='', max_length=300)),
-                ('failures', models.PositiveIntegerField(default=0, help_text='Failed automatic charges so far.')),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("enabled", models.BooleanField(default=False)),
+                (
+                    "threshold",
+                    models.PositiveIntegerField(default=100, help_text="Buy when fewer credits than this remain."),
+                ),
+                ("pack_credits", models.PositiveIntegerField(default=500, help_text="Which pack to buy (its size).")),
+                (
+                    "monthly_cap",
+                    models.PositiveIntegerField(default=3, help_text="Most packs bought automatically per month."),
+                ),
+                ("last_error", models.CharField(blank=True, default="", max_length=300)),
+                ("failures", models.PositiveIntegerField(default=0, help_text="Failed automatic charges so far.")),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='CreditPack',
+            name="CreditPack",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('credits', models.PositiveIntegerField()),
-                ('remaining', models.PositiveIntegerField()),
-                ('purchased_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('source', models.CharField(help_text='checkout, auto_topup or admin.', max_length=20)),
-                ('external_id', models.CharField(blank=True, max_length=255, null=True, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("credits", models.PositiveIntegerField()),
+                ("remaining", models.PositiveIntegerField()),
+                ("purchased_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("source", models.CharField(help_text="checkout, auto_topup or admin.", max_length=20)),
+                ("external_id", models.CharField(blank=True, max_length=255, null=True, unique=True)),
             ],
             options={
-                'ordering': ['expires_at', 'id'],
+                "ordering": ["expires_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=80)),
-                ('position', models.PositiveSmallIntegerField(default=0, help_text='Order in lists (cheapest first).')),
-                ('is_public', models.BooleanField(default=True, help_text='Offered for purchase when billing is on.')),
-                ('monthly_pdfs', models.PositiveIntegerField(blank=True, help_text='Empty: unlimited.', null=True)),
-                ('requests_per_minute', models.PositiveIntegerField(blank=True, help_text='Empty: the server default.', null=True)),
-                ('render_timeout_seconds', models.PositiveIntegerField(blank=True, help_text='Empty: the server default.', null=True)),
-                ('max_html_bytes', models.PositiveBigIntegerField(blank=True, help_text='Empty: the server default.', null=True)),
-                ('max_pdf_bytes', models.PositiveBigIntegerField(blank=True, help_text='Empty: the server default.', null=True)),
-                ('retention_days', models.PositiveIntegerField(blank=True, help_text='Empty: the server default.', null=True)),
-                ('team_members', models.PositiveIntegerField(blank=True, help_text='Empty: unlimited.', null=True)),
-                ('templates', models.PositiveIntegerField(blank=True, help_text='Empty: unlimited.', null=True)),
-                ('api_keys', models.PositiveIntegerField(blank=True, help_text='Empty: unlimited.', null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=80)),
+                ("position", models.PositiveSmallIntegerField(default=0, help_text="Order in lists (cheapest first).")),
+                ("is_public", models.BooleanField(default=True, help_text="Offered for purchase when billing is on.")),
+                ("monthly_pdfs", models.PositiveIntegerField(blank=True, help_text="Empty: unlimited.", null=True)),
+                (
+                    "requests_per_minute",
+                    models.PositiveIntegerField(blank=True, help_text="Empty: the server default.", null=True),
+                ),
+                (
+                    "render_timeout_seconds",
+                    models.PositiveIntegerField(blank=True, help_text="Empty: the server default.", null=True),
+                ),
+                (
+                    "max_html_bytes",
+                    models.PositiveBigIntegerField(blank=True, help_text="Empty: the server default.", null=True),
+                ),
+                (
+                    "max_pdf_bytes",
+                    models.PositiveBigIntegerField(blank=True, help_text="Empty: the server default.", null=True),
+                ),
+                (
+                    "retention_days",
+                    models.PositiveIntegerField(blank=True, help_text="Empty: the server default.", null=True),
+                ),
+                ("team_members", models.PositiveIntegerField(blank=True, help_text="Empty: unlimited.", null=True)),
+                ("templates", models.PositiveIntegerField(blank=True, help_text="Empty: unlimited.", null=True)),
+                ("api_keys", models.PositiveIntegerField(blank=True, help_text="Empty: unlimited.", null=True)),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StripeEvent',
+            name="StripeEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=100)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=100)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('past_due', 'Past Due'), ('canceled', 'Canceled')], default='active', max_length=20)),
-                ('interval', models.CharField(blank=True, default='', help_text='monthly or annual (paid plans).', max_length=10)),
-                ('current_period_start', models.DateTimeField(blank=True, null=True)),
-                ('current_period_end', models.DateTimeField(blank=True, null=True)),
-                ('cancel_at_period_end', models.BooleanField(default=False)),
-                ('stripe_customer_id', models.CharField(blank=True, db_index=True, default='', max_length=255)),
-                ('stripe_subscription_id', models.CharField(blank=True, db_index=True, default='', max_length=255)),
-                ('last_payment_error', models.CharField(blank=True, default='', max_length=300)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("past_due", "Past Due"), ("canceled", "Canceled")],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "interval",
+                    models.CharField(
+                        blank=True, default="", help_text="monthly or annual (paid plans).", max_length=10
+                    ),
+                ),
+                ("current_period_start", models.DateTimeField(blank=True, null=True)),
+                ("current_period_end", models.DateTimeField(blank=True, null=True)),
+                ("cancel_at_period_end", models.BooleanField(default=False)),
+                ("stripe_customer_id", models.CharField(blank=True, db_index=True, default="", max_length=255)),
+                ("stripe_subscription_id", models.CharField(blank=True, db_index=True, default="", max_length=255)),
+                ("last_payment_error", models.CharField(blank=True, default="", max_length=300)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.AlterModelOptions(
-            name='creditledgerentry',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name_plural': 'credit ledger entries'},
+            name="creditledgerentry",
+            options={"ordering": ["-created_at", "-id"], "verbose_name_plural": "credit ledger entries"},
         ),
         migrations.AlterField(
-            model_name='creditledgerentry',
-            name='kind',
-            field=models.CharField(choices=[('grant', 'Grant'), ('consume', 'Consume'), ('refund', 'Refund'), ('expire', 'Expire'), ('adjust', 'Adjust')], max_length=10),
+            model_name="creditledgerentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("grant", "Grant"),
+                    ("consume", "Consume"),
+                    ("refund", "Refund"),
+                    ("expire", "Expire"),
+                    ("adjust", "Adjust"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='workspacelimits',
-            name='monthly_limit',
+            model_name="workspacelimits",
+            name="monthly_limit",
             field=models.PositiveIntegerField(blank=True, help_text="PDFs per month. Empty: the plan's.", null=True),
         ),
         migrations.AddIndex(
-            model_name='creditledgerentry',
-            index=models.Index(fields=['workspace', 'source'], name='billing_cre_workspa_e55576_idx'),
+            model_name="creditledgerentry",
+            index=models.Index(fields=["workspace", "source"], name="billing_cre_workspa_e55576_idx"),
         ),
         migrations.AddField(
-            model_name='autotopup',
-            name='workspace',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='auto_top_up', to='accounts.workspace'),
+            model_name="autotopup",
+            name="workspace",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="auto_top_up", to="accounts.workspace"
+            ),
         ),
         migrations.AddField(
-            model_name='creditpack',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credit_packs', to='accounts.workspace'),
+            model_name="creditpack",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="credit_packs", to="accounts.workspace"
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='billing.plan'),
+            model_name="subscription",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="subscriptions", to="billing.plan"
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='workspace',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='subscription', to='accounts.workspace'),
+            model_name="subscription",
+            name="workspace",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="subscription", to="accounts.workspace"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditpack',
-            constraint=models.CheckConstraint(condition=models.Q(('remaining__lte', models.F('credits'))), name='pack_remaining_within_credits'),
+            model_name="creditpack",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("remaining__lte", models.F("credits"))), name="pack_remaining_within_credits"
+            ),
         ),
     ]

@@ -98,10 +98,16 @@ class StripeStandIn:
                 "url": f"https://checkout.stripe.test/c/pay/{session_id}",
             }
         if method == "POST" and path == "/v1/billing_portal/sessions":
-            return 200, {"id": f"bps_{n}", "object": "billing_portal.session", "url": f"https://billing.stripe.test/p/session/bps_{n}"}
+            return 200, {
+                "id": f"bps_{n}",
+                "object": "billing_portal.session",
+                "url": f"https://billing.stripe.test/p/session/bps_{n}",
+            }
         if method == "POST" and path == "/v1/payment_intents":
             if self.decline_payments:
-                return 402, {"error": {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}}
+                return 402, {
+                    "error": {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
+                }
             body = {
                 "id": f"pi_test_{n}",
                 "object": "payment_intent",
@@ -167,9 +173,7 @@ def billing_on(settings: Any, stripe_api: StripeStandIn) -> StripeStandIn:
     settings.STRIPE_SECRET_KEY = STRIPE_SECRET_KEY
     settings.STRIPE_API_BASE = stripe_api.url
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_PRICES = dict(
-        (key, price) for key, _, price in (item.partition("=") for item in PRICES.split(","))
-    )
+    settings.STRIPE_PRICES = dict((key, price) for key, _, price in (item.partition("=") for item in PRICES.split(",")))
     return stripe_api
 
 

@@ -71,7 +71,9 @@ def test_a_replayed_charge_grants_its_pack_once(low_workspace, billing_on):
     from billing.services import PACK_SOURCE_AUTO_TOP_UP, pack_grant
 
     charges = [
-        stripe_gateway.pack_charge(customer_id="cus_acme", amount_cents=700, description="x", idempotency_key="same", metadata={})
+        stripe_gateway.pack_charge(
+            customer_id="cus_acme", amount_cents=700, description="x", idempotency_key="same", metadata={}
+        )
         for _ in range(2)
     ]
     assert charges[0].id == charges[1].id

@@ -72,7 +72,10 @@ def test_buying_a_pack_redirects_to_stripe_checkout(owner_client, owner, acme, b
     # A second purchase reuses the customer.
     owner_client.post(f"/admin/billing/subscription/{acme.id}/buy-pack/", {"credits": "25000"})
     assert len(billing_on.calls_to("POST", "/v1/customers")) == 1
-    assert billing_on.calls_to("POST", "/v1/checkout/sessions")[1].params["line_items[0][price_data][unit_amount]"] == "17500"
+    assert (
+        billing_on.calls_to("POST", "/v1/checkout/sessions")[1].params["line_items[0][price_data][unit_amount]"]
+        == "17500"
+    )
 
 
 def test_a_pack_size_that_is_not_for_sale_is_refused(owner_client, acme, billing_on):
@@ -82,7 +85,9 @@ def test_a_pack_size_that_is_not_for_sale_is_refused(owner_client, acme, billing
 
 
 def test_subscribing_uses_the_configured_monthly_or_annual_price(owner_client, acme, billing_on):
-    response = owner_client.post(f"/admin/billing/subscription/{acme.id}/subscribe/", {"plan": "starter", "interval": "annual"})
+    response = owner_client.post(
+        f"/admin/billing/subscription/{acme.id}/subscribe/", {"plan": "starter", "interval": "annual"}
+    )
     assert response.status_code == 302
     [checkout] = billing_on.calls_to("POST", "/v1/checkout/sessions")
     assert checkout.params["mode"] == "subscription"
@@ -90,7 +95,9 @@ def test_subscribing_uses_the_configured_monthly_or_annual_price(owner_client, a
     assert checkout.params["subscription_data[metadata][workspace_id]"] == acme.id
     assert checkout.params["metadata[plan]"] == "starter"
 
-    missing = owner_client.post(f"/admin/billing/subscription/{acme.id}/subscribe/", {"plan": "growth", "interval": "annual"}, follow=True)
+    missing = owner_client.post(
+        f"/admin/billing/subscription/{acme.id}/subscribe/", {"plan": "growth", "interval": "annual"}, follow=True
+    )
     assert "no Stripe price is configured for growth (annual)" in missing.content.decode()
     assert len(billing_on.calls_to("POST", "/v1/checkout/sessions")) == 1
 

@@ -52,9 +52,15 @@ def source_of(request_id: str) -> str:
 def test_the_monthly_quota_is_used_before_packs_and_packs_by_earliest_expiry(workspace):
     quota_set_limit(workspace=workspace, monthly_limit=2)
     now = timezone.now()
-    later, _ = pack_grant(workspace=workspace, credits=500, source=PACK_SOURCE_CHECKOUT, external_id="cs_later", now=now)
+    later, _ = pack_grant(
+        workspace=workspace, credits=500, source=PACK_SOURCE_CHECKOUT, external_id="cs_later", now=now
+    )
     sooner, _ = pack_grant(
-        workspace=workspace, credits=500, source=PACK_SOURCE_CHECKOUT, external_id="cs_sooner", now=now - timedelta(days=30)
+        workspace=workspace,
+        credits=500,
+        source=PACK_SOURCE_CHECKOUT,
+        external_id="cs_sooner",
+        now=now - timedelta(days=30),
     )
     period = current_period(workspace=workspace)
 
@@ -74,11 +80,17 @@ def test_the_monthly_quota_is_used_before_packs_and_packs_by_earliest_expiry(wor
 
 def test_a_drained_pack_hands_over_to_the_next(workspace):
     quota_set_limit(workspace=workspace, monthly_limit=0)
-    first, _ = pack_grant(workspace=workspace, credits=1, source=PACK_SOURCE_ADMIN, now=timezone.now() - timedelta(days=1))
+    first, _ = pack_grant(
+        workspace=workspace, credits=1, source=PACK_SOURCE_ADMIN, now=timezone.now() - timedelta(days=1)
+    )
     second, _ = pack_grant(workspace=workspace, credits=2, source=PACK_SOURCE_ADMIN)
     for n in range(3):
         credits_reserve(workspace=workspace, request_id=f"req_hand_{n}")
-    assert [source_of(f"req_hand_{n}") for n in range(3)] == [f"pack:{first.pk}", f"pack:{second.pk}", f"pack:{second.pk}"]
+    assert [source_of(f"req_hand_{n}") for n in range(3)] == [
+        f"pack:{first.pk}",
+        f"pack:{second.pk}",
+        f"pack:{second.pk}",
+    ]
     with pytest.raises(NoCreditsAvailable):
         credits_reserve(workspace=workspace, request_id="req_hand_3")
     assert_ledger_matches_live(workspace)
@@ -123,7 +135,9 @@ def test_a_refund_goes_back_to_the_pack_it_came_from(workspace):
 
 def test_the_same_purchase_grants_one_pack(workspace):
     first, created = pack_grant(workspace=workspace, credits=2000, source=PACK_SOURCE_CHECKOUT, external_id="cs_same")
-    again, created_again = pack_grant(workspace=workspace, credits=2000, source=PACK_SOURCE_CHECKOUT, external_id="cs_same")
+    again, created_again = pack_grant(
+        workspace=workspace, credits=2000, source=PACK_SOURCE_CHECKOUT, external_id="cs_same"
+    )
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
     assert CreditPack.objects.filter(workspace=workspace).count() == 1

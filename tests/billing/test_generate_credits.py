@@ -7,6 +7,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from billing.models import CreditLedgerEntry, CreditPack, LedgerKind
 from billing.services import (
     PACK_SOURCE_ADMIN,
@@ -68,8 +69,12 @@ def test_every_failed_render_gives_its_credit_back(api, acme):
         error = assert_error(response, 413, "FILE_TOO_LARGE")
         assert error["message"].startswith("Generated PDF exceeds size limit of")
     assert current_period(workspace=acme).quota_used == 0
-    consumed = CreditLedgerEntry.objects.filter(workspace=acme, kind=LedgerKind.CONSUME).values_list("request_id", flat=True)
-    refunded = CreditLedgerEntry.objects.filter(workspace=acme, kind=LedgerKind.REFUND).values_list("request_id", "note")
+    consumed = CreditLedgerEntry.objects.filter(workspace=acme, kind=LedgerKind.CONSUME).values_list(
+        "request_id", flat=True
+    )
+    refunded = CreditLedgerEntry.objects.filter(workspace=acme, kind=LedgerKind.REFUND).values_list(
+        "request_id", "note"
+    )
     assert len(consumed) == 6
     assert sorted(refunded) == sorted((request_id, "FILE_TOO_LARGE") for request_id in consumed)
     assert_ledger_matches_live(acme)

@@ -52,7 +52,10 @@ def invoice(*, start: int, end: int, new_api_shape: bool = True, invoice_id="in_
         "object": "invoice",
         "customer": "cus_acme",
         "number": "FL-0001",
-        "lines": {"object": "list", "data": [{"id": "il_1", "object": "line_item", "period": {"start": start, "end": end}}]},
+        "lines": {
+            "object": "list",
+            "data": [{"id": "il_1", "object": "line_item", "period": {"start": start, "end": end}}],
+        },
     }
     if new_api_shape:
         body["parent"] = {"type": "subscription_details", "subscription_details": {"subscription": "sub_acme"}}
@@ -68,7 +71,10 @@ def stripe_subscription(*, price="price_growth_m", status="active", cancel_at_pe
         "customer": "cus_acme",
         "status": status,
         "cancel_at_period_end": cancel_at_period_end,
-        "items": {"object": "list", "data": [{"id": "si_1", "price": {"id": price, "recurring": {"interval": "month"}}}]},
+        "items": {
+            "object": "list",
+            "data": [{"id": "si_1", "price": {"id": price, "recurring": {"interval": "month"}}}],
+        },
     }
 
 
@@ -112,7 +118,10 @@ def test_a_paid_pack_checkout_grants_the_pack_and_a_redelivery_grants_nothing(st
 
 
 def test_an_unpaid_checkout_grants_nothing(stripe_webhook, acme, customer):
-    assert stripe_webhook.send(stripe_event("checkout.session.completed", pack_session(acme, paid=False))).status_code == 200
+    assert (
+        stripe_webhook.send(stripe_event("checkout.session.completed", pack_session(acme, paid=False))).status_code
+        == 200
+    )
     assert not CreditPack.objects.exists()
 
 
@@ -131,7 +140,11 @@ def test_subscribing_starts_the_plan_and_each_paid_invoice_opens_a_fresh_period(
     response = stripe_webhook.send(stripe_event("checkout.session.completed", subscription_session(acme)))
     assert response.status_code == 200, response.text
     subscription = Subscription.objects.get(workspace=acme)
-    assert (subscription.plan.slug, subscription.status, subscription.stripe_subscription_id) == ("starter", "active", "sub_acme")
+    assert (subscription.plan.slug, subscription.status, subscription.stripe_subscription_id) == (
+        "starter",
+        "active",
+        "sub_acme",
+    )
     assert current_period(workspace=acme).quota_limit == 2000  # upgrades apply at once
 
     start = int(time.time()) - 60
@@ -164,7 +177,9 @@ def test_subscribing_starts_the_plan_and_each_paid_invoice_opens_a_fresh_period(
 
 def test_a_plan_change_from_stripe_applies_the_new_limits(stripe_webhook, api, acme, customer):
     Subscription.objects.filter(workspace=acme).update(stripe_subscription_id="sub_acme")
-    event = stripe_event("customer.subscription.updated", stripe_subscription(price="price_growth_m", cancel_at_period_end=True))
+    event = stripe_event(
+        "customer.subscription.updated", stripe_subscription(price="price_growth_m", cancel_at_period_end=True)
+    )
     assert stripe_webhook.send(event).status_code == 200
     subscription = Subscription.objects.get(workspace=acme)
     assert (subscription.plan.slug, subscription.cancel_at_period_end) == ("growth", True)
@@ -180,15 +195,26 @@ def test_cancellation_moves_the_workspace_to_free(stripe_webhook, acme, customer
     for n in range(150):
         credits_reserve(workspace=acme, request_id=f"req_growth_{n}")
 
-    assert stripe_webhook.send(stripe_event("customer.subscription.deleted", stripe_subscription(status="canceled"))).status_code == 200
+    assert (
+        stripe_webhook.send(
+            stripe_event("customer.subscription.deleted", stripe_subscription(status="canceled"))
+        ).status_code
+        == 200
+    )
     subscription = Subscription.objects.get(workspace=acme)
-    assert (subscription.plan.slug, subscription.status, subscription.stripe_subscription_id) == ("free", "canceled", "")
+    assert (subscription.plan.slug, subscription.status, subscription.stripe_subscription_id) == (
+        "free",
+        "canceled",
+        "",
+    )
     period = current_period(workspace=acme)
     assert (period.quota_used, period.quota_limit) == (0, 100)
     assert QuotaPeriod.objects.filter(workspace=acme).count() == 2
 
 
-def test_a_failed_payment_makes_the_subscription_past_due_for_the_owner_to_see(stripe_webhook, api, acme, customer, client, owner):
+def test_a_failed_payment_makes_the_subscription_past_due_for_the_owner_to_see(
+    stripe_webhook, api, acme, customer, client, owner
+):
     failed = invoice(start=int(time.time()), end=int(time.time()) + 30 * DAY)
     assert stripe_webhook.send(stripe_event("invoice.payment_failed", failed)).status_code == 200
     subscription = Subscription.objects.get(workspace=acme)
@@ -225,5 +251,10 @@ def test_the_webhook_does_not_exist_with_billing_off(live_server, acme, stripe_a
 
     settings.BILLING_ENABLED = False
     body = json.dumps(stripe_event("checkout.session.completed", pack_session(acme))).encode()
-    response = requests.post(f"{live_server.url}/v1/billing/stripe/webhook", data=body, headers={"Stripe-Signature": stripe_signature(body)}, timeout=30)
+    response = requests.post(
+        f"{live_server.url}/v1/billing/stripe/webhook",
+        data=body,
+        headers={"Stripe-Signature": stripe_signature(body)},
+        timeout=30,
+    )
     assert_error(response, 404, "NOT_FOUND")

@@ -510,6 +510,9 @@ def checkout_subscription_start(
     price_id = settings.STRIPE_PRICES.get(f"{plan_slug}:{interval}")
     if not price_id:
         raise ValidationFailed(details=[f"no Stripe price is configured for {plan_slug} ({interval})"])
+    if subscription_get(workspace=workspace).stripe_subscription_id:
+        # A second Checkout would start a second subscription; plan changes go through the portal.
+        raise ValidationFailed(details=["already subscribed: change plans in the billing portal"])
     customer_id = billing_customer_ensure(workspace=workspace, email=email)
     return stripe_gateway.checkout_subscription_create(
         customer_id=customer_id, price_id=price_id, workspace_id=workspace.id, plan=plan_slug, interval=interval,

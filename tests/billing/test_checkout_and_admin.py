@@ -102,6 +102,15 @@ def test_subscribing_uses_the_configured_monthly_or_annual_price(owner_client, a
     assert len(billing_on.calls_to("POST", "/v1/checkout/sessions")) == 1
 
 
+def test_a_subscribed_workspace_changes_plans_in_the_portal_not_in_a_second_checkout(owner_client, acme, billing_on):
+    Subscription.objects.filter(workspace=acme).update(stripe_customer_id="cus_acme", stripe_subscription_id="sub_acme")
+    response = owner_client.post(
+        f"/admin/billing/subscription/{acme.id}/subscribe/", {"plan": "growth", "interval": "monthly"}, follow=True
+    )
+    assert "already subscribed: change plans in the billing portal" in response.content.decode()
+    assert not billing_on.calls_to("POST", "/v1/checkout/sessions")
+
+
 def test_the_billing_portal_opens_for_the_owner(owner_client, acme, billing_on):
     Subscription.objects.filter(workspace=acme).update(stripe_customer_id="cus_acme")
     response = owner_client.post(f"/admin/billing/subscription/{acme.id}/portal/")

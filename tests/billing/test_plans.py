@@ -127,3 +127,29 @@ def test_a_generated_file_is_kept_for_the_plans_retention(api, acme):
     data = api.generate(htmlContent="<p>kept a week</p>").json()["data"]
     stored = StoredFile.objects.get(pk=data["fileId"])
     assert (stored.expires_at - stored.created_at).days == 7
+
+
+def test_members_added_in_the_admin_count_against_the_plan_too(owner, teammate, acme, django_user_model):
+    from django.forms.models import inlineformset_factory
+
+    from accounts.admin import MembershipFormSet
+    from accounts.models import Membership, Workspace
+
+    plan_change(workspace=acme, plan=plan_get(slug="free"))  # 2 members: owner and teammate
+    newcomer = django_user_model.objects.create_user(username="nina")
+    FormSet = inlineformset_factory(Workspace, Membership, formset=MembershipFormSet, fields=["user", "role"], extra=1)
+    existing = list(Membership.objects.filter(workspace=acme).order_by("pk"))
+    data = {
+        "memberships-TOTAL_FORMS": "3",
+        "memberships-INITIAL_FORMS": "2",
+        **{f"memberships-{n}-id": str(m.pk) for n, m in enumerate(existing)},
+        **{f"memberships-{n}-user": str(m.user_id) for n, m in enumerate(existing)},
+        **{f"memberships-{n}-role": m.role for n, m in enumerate(existing)},
+        "memberships-2-user": str(newcomer.pk),
+        "memberships-2-role": "viewer",
+    }
+    formset = FormSet(data, instance=acme)
+    assert not formset.is_valid()
+    assert "Your plan allows 2 team members" in str(formset.non_form_errors())
+    formset = FormSet({**data, "memberships-1-DELETE": "on"}, instance=acme)
+    assert formset.is_valid(), formset.errors  # replacing a member is fine

@@ -55,6 +55,9 @@ def test_fifty_concurrent_requests_for_ten_credits_make_exactly_ten_pdfs(api, ac
     assert current_period(workspace=acme).quota_used == 5
     assert usage_get(workspace=acme).remaining == 0
     assert_ledger_matches_live(acme)
+    # Close the kept-alive connections, so the server threads behind them end and release their
+    # database sessions (else the test database cannot be dropped at the end of the run).
+    api.session.close()
 
 
 def test_every_failed_render_gives_its_credit_back(api, acme):

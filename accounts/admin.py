@@ -11,8 +11,24 @@ from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Workspace
 from accounts.services import api_key_create, api_key_revoke, workspace_create
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Members added in the admin count against the plan's team size too."""
+
+    def clean(self) -> None:
+        super().clean()
+        from billing.selectors import limits_for
+
+        if self.instance.pk is None:
+            return
+        kept = [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        limit = limits_for(workspace_id=self.instance.pk).team_members
+        if limit is not None and len(kept) > limit:
+            raise forms.ValidationError(f"Your plan allows {limit} team members. Upgrade the plan to add more.")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
 

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import ALL_PERMISSIONS, ApiKey, Workspace
+from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Role, Workspace
+from billing.services import plan_limit_check, quota_initialise
 from fileloom.errors import ValidationFailed
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -40,8 +41,6 @@ def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
         candidate = f"{base}-{n}"
         n += 1
     workspace = Workspace.objects.create(name=name, slug=candidate)
-    from billing.services import quota_initialise
-
     quota_initialise(workspace=workspace)
     return workspace
 
@@ -61,15 +60,46 @@ def api_key_create(
     if unknown:
         raise ValidationFailed(details=[f"unknown permission: {p}" for p in unknown])
     raw_key = f"fl_{environment}_" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(32))
-    api_key = ApiKey.objects.create(
-        workspace=workspace,
-        name=name,
-        prefix=raw_key[:KEY_PREFIX_LENGTH],
-        key_hash=hash_api_key(raw_key),
-        permissions=perms,
-        expires_at=expires_at,
-    )
+    with transaction.atomic():
+        _workspace_lock(workspace)
+        active = ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).exclude(
+            expires_at__lte=timezone.now()
+        )
+        plan_limit_check(workspace=workspace, what="api_keys", current_count=active.count())
+        api_key = ApiKey.objects.create(
+            workspace=workspace,
+            name=name,
+            prefix=raw_key[:KEY_PREFIX_LENGTH],
+            key_hash=hash_api_key(raw_key),
+            permissions=perms,
+            expires_at=expires_at,
+        )
     return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def _workspace_lock(workspace: Workspace) -> None:
+    """Serialise count-then-create on one workspace, so two requests cannot both take the last slot."""
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+
+
+def membership_add(*, workspace: Workspace, user, role: str = Role.EDITOR) -> Membership:  # type: ignore[no-untyped-def]
+    """Add a user to a workspace within its plan's team size. Adding an existing member changes their role."""
+    if role not in Role.values:
+        raise ValidationFailed(details=[f"role must be one of {', '.join(Role.values)}"])
+    with transaction.atomic():
+        _workspace_lock(workspace)
+        existing = Membership.objects.filter(workspace=workspace, user=user).first()
+        if existing is not None:
+            if existing.role != role:
+                existing.role = role
+                existing.save(update_fields=["role"])
+            return existing
+        plan_limit_check(
+            workspace=workspace,
+            what="team_members",
+            current_count=Membership.objects.filter(workspace=workspace).count(),
+        )
+        return Membership.objects.create(workspace=workspace, user=user, role=role)
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

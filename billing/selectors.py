@@ -1,10 +1,16 @@
+"""Reads: a workspace's effective limits, its credit balance, and the balance recomputed from the ledger."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
 
-from billing.models import WorkspaceLimits
+from billing.models import CreditLedgerEntry, CreditPack, Plan, QuotaPeriod, Subscription, WorkspaceLimits
 
 
 @dataclass(frozen=True)
@@ -13,18 +19,137 @@ class EffectiveLimits:
     max_input_bytes: int
     max_pdf_bytes: int
     requests_per_minute: int | None
+    # None: unlimited
+    monthly_pdfs: int | None = None
+    retention_days: int | None = None  # None: the server's FILE_RETENTION_DAYS
+    team_members: int | None = None
+    templates: int | None = None
+    api_keys: int | None = None
+    plan: str = ""
+
+
+def plan_of(*, workspace_id: str) -> Plan | None:
+    subscription = Subscription.objects.select_related("plan").filter(workspace_id=workspace_id).first()
+    return subscription.plan if subscription else None
 
 
 def limits_for(*, workspace_id: str) -> EffectiveLimits:
+    """Overrides (WorkspaceLimits) win over the plan, which wins over the server settings."""
+    plan = plan_of(workspace_id=workspace_id)
     row = WorkspaceLimits.objects.filter(workspace_id=workspace_id).first()
 
-    def pick(name: str, default: int | None) -> int | None:
-        value = getattr(row, name, None) if row else None
+    def pick(override: str | None, plan_field: str, default: int | None) -> int | None:
+        value = getattr(row, override, None) if (row and override) else None
+        if value is None and plan is not None:
+            value = getattr(plan, plan_field)
         return default if value is None else value
 
     return EffectiveLimits(
-        render_timeout_seconds=pick("render_timeout_seconds", settings.RENDER_TIMEOUT_SECONDS),  # type: ignore[arg-type]
-        max_input_bytes=pick("max_input_bytes", settings.MAX_INPUT_BYTES),  # type: ignore[arg-type]
-        max_pdf_bytes=pick("max_pdf_bytes", settings.MAX_PDF_BYTES),  # type: ignore[arg-type]
-        requests_per_minute=pick("requests_per_minute", settings.DEFAULT_RATE_LIMIT_PER_MINUTE),
+        render_timeout_seconds=pick(
+            "render_timeout_seconds", "render_timeout_seconds", settings.RENDER_TIMEOUT_SECONDS
+        ),  # type: ignore[arg-type]
+        max_input_bytes=pick("max_input_bytes", "max_html_bytes", settings.MAX_INPUT_BYTES),  # type: ignore[arg-type]
+        max_pdf_bytes=pick("max_pdf_bytes", "max_pdf_bytes", settings.MAX_PDF_BYTES),  # type: ignore[arg-type]
+        requests_per_minute=pick("requests_per_minute", "requests_per_minute", settings.DEFAULT_RATE_LIMIT_PER_MINUTE),
+        monthly_pdfs=pick("monthly_limit", "monthly_pdfs", None),
+        retention_days=pick(None, "retention_days", None),
+        team_members=pick(None, "team_members", None),
+        templates=pick(None, "templates", None),
+        api_keys=pick(None, "api_keys", None),
+        plan=plan.slug if plan else "",
+    )
+
+
+def packs_active(*, workspace, now: datetime | None = None):  # type: ignore[no-untyped-def]
+    """Packs with credits left that have not expired, in consumption order (earliest expiry first)."""
+    now = now or timezone.now()
+    return CreditPack.objects.filter(workspace=workspace, remaining__gt=0, expires_at__gt=now).order_by(
+        "expires_at", "id"
+    )
+
+
+def pack_credits_remaining(*, workspace, now: datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+    return packs_active(workspace=workspace, now=now).aggregate(total=Sum("remaining"))["total"] or 0
+
+
+@dataclass(frozen=True)
+class LedgerBalance:
+    """Balances recomputed from the ledger alone, per source, for the current period and live packs."""
+
+    quota_remaining: int | None  # None: unlimited
+    quota_used: int
+    packs: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int | None:
+        return None if self.quota_remaining is None else self.quota_remaining + sum(self.packs.values())
+
+
+def ledger_balance(*, workspace, period: QuotaPeriod, now: datetime | None = None) -> LedgerBalance:  # type: ignore[no-untyped-def]
+    """What the ledger says the balance is: for each source, the sum of its entries.
+
+    A quota period's entries sum to `quota_limit - quota_used` (grant, adjustments, consumptions
+    and refunds); when the period is unlimited the grant is 0, so they sum to `-quota_used`.
+    """
+    now = now or timezone.now()
+    sums = dict(
+        CreditLedgerEntry.objects.filter(workspace=workspace)
+        .values_list("source")
+        .annotate(total=Sum("amount"))
+        .values_list("source", "total")
+    )
+    quota_sum = sums.get(f"quota:{period.pk}", 0)
+    used = -(
+        CreditLedgerEntry.objects.filter(
+            workspace=workspace, source=f"quota:{period.pk}", kind__in=["consume", "refund"]
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    live_pack_ids = CreditPack.objects.filter(workspace=workspace, expires_at__gt=now).values_list("id", flat=True)
+    packs = {pack_id: sums.get(f"pack:{pack_id}", 0) for pack_id in live_pack_ids}
+    return LedgerBalance(
+        quota_remaining=None if period.quota_limit is None else quota_sum,
+        quota_used=used,
+        packs={pack_id: credits for pack_id, credits in packs.items() if credits},
+    )
+
+
+@dataclass(frozen=True)
+class BillingOverview:
+    """Everything an owner sees about a workspace's plan and credits (GET /v1/usage, the admin)."""
+
+    plan: Plan
+    subscription: Subscription
+    limits: EffectiveLimits
+    period: QuotaPeriod
+    packs: list[CreditPack]
+    auto_top_up: Any
+    auto_top_ups_this_month: int
+
+    @property
+    def pack_credits(self) -> int:
+        return sum(pack.remaining for pack in self.packs)
+
+    @property
+    def credits_remaining(self) -> int | None:
+        quota_left = self.period.remaining
+        return None if quota_left is None else quota_left + self.pack_credits
+
+
+def billing_overview(*, workspace) -> BillingOverview:  # type: ignore[no-untyped-def]
+    from billing.models import AutoTopUp
+    from billing.services import PACK_SOURCE_AUTO_TOP_UP, _month_bounds, current_period, subscription_get
+
+    now = timezone.now()
+    subscription = subscription_get(workspace=workspace)
+    return BillingOverview(
+        plan=subscription.plan,
+        subscription=subscription,
+        limits=limits_for(workspace_id=workspace.id),
+        period=current_period(workspace=workspace, now=now),
+        packs=list(packs_active(workspace=workspace, now=now)),
+        auto_top_up=AutoTopUp.objects.filter(workspace=workspace).first() or AutoTopUp(workspace=workspace),
+        auto_top_ups_this_month=CreditPack.objects.filter(
+            workspace=workspace, source=PACK_SOURCE_AUTO_TOP_UP, purchased_at__gte=_month_bounds(now)[0]
+        ).count(),
     )

@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     LINK_EXPIRED = "LINK_EXPIRED"
     FILE_GONE = "FILE_GONE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    PLAN_LIMIT_REACHED = "PLAN_LIMIT_REACHED"
+    PAYMENT_PROVIDER_ERROR = "PAYMENT_PROVIDER_ERROR"
 
 
 class ApplicationError(Exception):
@@ -109,6 +111,13 @@ class TemplateCompilationFailed(ApplicationError):
 class NoCreditsAvailable(ApplicationError):
     code = ErrorCode.NO_CREDITS_AVAILABLE
     status = 429
+
+
+class PlanLimitReached(ApplicationError):
+    """The workspace already has as many templates, API keys or members as its plan allows."""
+
+    code = ErrorCode.PLAN_LIMIT_REACHED
+    status = 403
 
 
 class RateLimited(ApplicationError):

@@ -116,6 +116,11 @@ def _session() -> requests.Session:
     return session
 
 
+def session() -> requests.Session:
+    """A guarded session for client libraries that take one (the Stripe client)."""
+    return _session()
+
+
 def request(
     method: str,
     url: str,

@@ -65,6 +65,18 @@ def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | 
     return networks
 
 
+def env_stripe_prices(name: str) -> dict[str, str]:
+    """`plan:interval=price_id,…` (e.g. `starter:monthly=price_123,starter:annual=price_456`)."""
+    prices = {}
+    for item in env_list(name, []):
+        key, sep, price = item.partition("=")
+        plan, colon, interval = key.strip().partition(":")
+        if not sep or not colon or interval not in ("monthly", "annual") or not price.strip():
+            raise SettingError(f"{name}: {item!r} is not plan:monthly=price_… or plan:annual=price_…")
+        prices[f"{plan}:{interval}"] = price.strip()
+    return prices
+
+
 # A test run (pytest in this process, or a worker started by the test session) keeps all of
 # its state under var/test so it never touches the data of a `make run` in the same checkout.
 TESTING = env_bool("FILELOOM_TEST_RUN", "pytest" in sys.modules)
@@ -265,6 +277,14 @@ BILLING_ENABLED = env_bool("BILLING_ENABLED", False)
 DEFAULT_MONTHLY_QUOTA = env_int("DEFAULT_MONTHLY_QUOTA", None)
 # API requests per minute per workspace; empty means no limit.
 DEFAULT_RATE_LIMIT_PER_MINUTE = env_int("DEFAULT_RATE_LIMIT_PER_MINUTE", 600)
+# Stripe (only when BILLING_ENABLED; a self-hosted install needs none of these). STRIPE_API_BASE
+# points the client at another API host (tests use a local stand-in).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")
+STRIPE_CURRENCY = env_str("STRIPE_CURRENCY", "usd")
+STRIPE_PRICES = env_stripe_prices("STRIPE_PRICES")
+
 REDIS_CACHE_URL = env_str("CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )

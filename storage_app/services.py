@@ -16,7 +16,10 @@ _FAR_FUTURE = timedelta(days=3650)
 
 
 def retention_days_for(workspace) -> int:  # type: ignore[no-untyped-def]
-    return workspace.retention_days or settings.FILE_RETENTION_DAYS
+    """The workspace's own setting, else its plan's, else the server's FILE_RETENTION_DAYS."""
+    from billing.selectors import limits_for
+
+    return workspace.retention_days or limits_for(workspace_id=workspace.id).retention_days or settings.FILE_RETENTION_DAYS
 
 
 @dataclass

@@ -28,6 +28,12 @@ is a :class:`~templates_app.jsvalues.SafeString`; inside a subexpression the raw
 on. Used as a block (``{{#helper a}}…{{else}}…{{/helper}}``) the result picks the branch the way a
 data value would: truthy renders the block, falsy the ``{{else}}``, a list iterates, an object
 becomes the block's context.
+
+One deliberate departure from handlebars.js: a bare mustache (``{{name}}``/``{{{name}}}``, no
+parameters, no hash) whose name is a helper of the built-in library
+(``templates_app.helpers.HELPERS``) prints the value of the same name when the current context
+has one; handlebars.js would call the helper. Helpers passed explicitly to :func:`render` keep
+handlebars.js semantics (the differential corpus uses those).
 """
 
 from __future__ import annotations
@@ -73,10 +79,14 @@ class CompiledTemplate:
         data: Any,
         partials: Mapping[str, str] | None = None,
         helpers: Mapping[str, Helper] | None = None,
+        *,
+        library: bool = True,
     ) -> str:
         from templates_app.hbs.runtime import Program, Runtime
 
-        runtime = Runtime(_helpers_for(helpers), _compile_partial)
+        runtime = Runtime(
+            _helpers_for(helpers, library), _compile_partial, _data_first(helpers) if library else frozenset()
+        )
         root_data = {"root": data}
         try:
             return Program(
@@ -155,14 +165,25 @@ def _default_helpers() -> Mapping[str, Helper]:
     return _default_helpers_cache[0]
 
 
-def _helpers_for(helpers: Mapping[str, Helper] | None) -> dict[str, Any]:
+def _helpers_for(helpers: Mapping[str, Helper] | None, library: bool = True) -> dict[str, Any]:
     from templates_app.hbs.runtime import BUILTIN_HELPERS
 
     merged: dict[str, Any] = dict(BUILTIN_HELPERS)
-    merged.update(_default_helpers())
+    if library:
+        merged.update(_default_helpers())
     if helpers:
         merged.update(helpers)
     return merged
+
+
+_library_names: list[frozenset[str]] = []
+
+
+def _data_first(helpers: Mapping[str, Helper] | None) -> frozenset[str]:
+    """Library helper names a context value overrides (not those the caller passed explicitly)."""
+    if not _library_names:
+        _library_names.append(frozenset(_default_helpers()))
+    return _library_names[0] - helpers.keys() if helpers else _library_names[0]
 
 
 def render(
@@ -170,8 +191,14 @@ def render(
     data: Any,
     partials: Mapping[str, str] | None = None,
     helpers: Mapping[str, Helper] | None = None,
+    *,
+    library: bool = True,
 ) -> str:
-    """Render ``source`` with ``data`` as handlebars.js 4.7 would."""
+    """Render ``source`` with ``data`` as handlebars.js 4.7 would.
+
+    ``library=False`` leaves out the built-in helper library (only handlebars.js's own helpers
+    and ``helpers`` are available): that is how the differential suite measures conformance.
+    """
     if "{{" not in source:
         return source
-    return compile_template(source)(data, partials=partials, helpers=helpers)
+    return compile_template(source)(data, partials=partials, helpers=helpers, library=library)

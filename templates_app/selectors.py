@@ -33,9 +33,7 @@ def template_list(*, workspace) -> QuerySet[Template]:  # type: ignore[no-untype
 
 def template_get(*, workspace, template_id: str) -> Template:  # type: ignore[no-untyped-def]
     """One template of the workspace (with its draft); TemplateNotFound for any other id."""
-    template = (
-        template_list(workspace=workspace).select_related("draft").filter(pk=str(template_id)).first()
-    )
+    template = template_list(workspace=workspace).select_related("draft").filter(pk=str(template_id)).first()
     if template is None:
         raise TemplateNotFound()
     return template

@@ -145,7 +145,13 @@ def template_create(  # type: ignore[no-untyped-def]
             updated_at=now,
         )
         TemplateDraft.objects.create(
-            template=template, html=html, css=css, test_data=test_data, settings=settings, updated_by=user, updated_at=now
+            template=template,
+            html=html,
+            css=css,
+            test_data=test_data,
+            settings=settings,
+            updated_by=user,
+            updated_at=now,
         )
     return template
 
@@ -156,9 +162,16 @@ def template_update(  # type: ignore[no-untyped-def]
     name: str = _UNSET,
     description: str = _UNSET,
     filename_pattern: str = _UNSET,
+    html: str = _UNSET,
+    css: str = _UNSET,
+    test_data: dict[str, Any] = _UNSET,
+    settings: dict[str, Any] = _UNSET,
     user=None,
 ) -> Template:
-    """Change a template's name, description or filename pattern (not versioned)."""
+    """Change a template's name, description or filename pattern (not versioned) and its draft.
+
+    Only the given fields change; everything is validated before anything is written.
+    """
     changes: dict[str, Any] = {}
     if name is not _UNSET:
         changes["name"] = _text(name, "name", max_length=NAME_MAX_LENGTH, required=True)
@@ -166,13 +179,31 @@ def template_update(  # type: ignore[no-untyped-def]
         changes["description"] = _text(description, "description")
     if filename_pattern is not _UNSET:
         changes["filename_pattern"] = _filename_pattern_clean(filename_pattern)
-    if not changes:
-        return template
-    changes["updated_at"] = timezone.now()
-    for key, value in changes.items():
-        setattr(template, key, value)
-    template.save(update_fields=list(changes))
+    draft_changes = {
+        key: value
+        for key, value in {"html": html, "css": css, "test_data": test_data, "settings": settings}.items()
+        if value is not _UNSET
+    }
+    _draft_fields_clean(draft_changes)
+    with transaction.atomic():
+        if changes:
+            changes["updated_at"] = timezone.now()
+            for key, value in changes.items():
+                setattr(template, key, value)
+            template.save(update_fields=list(changes))
+        if draft_changes:
+            template_draft_update(template=template, user=user, **draft_changes)
     return template
+
+
+def _draft_fields_clean(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaners = {
+        "html": lambda value: _text(value, "html"),
+        "css": lambda value: _text(value, "css"),
+        "test_data": lambda value: template_test_data_clean(test_data=value),
+        "settings": lambda value: template_settings_clean(settings=value),
+    }
+    return {key: cleaners[key](value) for key, value in fields.items()}
 
 
 def template_draft_update(  # type: ignore[no-untyped-def]
@@ -185,15 +216,8 @@ def template_draft_update(  # type: ignore[no-untyped-def]
     user=None,
 ) -> TemplateDraft:
     """Save the given draft fields (others stay). Handlebars errors are accepted here."""
-    changes: dict[str, Any] = {}
-    if html is not _UNSET:
-        changes["html"] = _text(html, "html")
-    if css is not _UNSET:
-        changes["css"] = _text(css, "css")
-    if test_data is not _UNSET:
-        changes["test_data"] = template_test_data_clean(test_data=test_data)
-    if settings is not _UNSET:
-        changes["settings"] = template_settings_clean(settings=settings)
+    given = {"html": html, "css": css, "test_data": test_data, "settings": settings}
+    changes = _draft_fields_clean({key: value for key, value in given.items() if value is not _UNSET})
     with transaction.atomic():
         draft, _ = TemplateDraft.objects.select_for_update().get_or_create(template=template)
         if not changes:

@@ -243,6 +243,9 @@ class CodeGenerator:
         name = path.parts[0]
         if block:
             return f"rt.ambiguous_block({name!r}, {value}, ctx, {fn}, {inverse}, data)"
+        if path.data:
+            # `{{@first}}`: the data frame is where the value was looked up (see Runtime.data_first).
+            return f"rt.ambiguous({name!r}, {value}, ctx, data, data)"
         return f"rt.ambiguous({name!r}, {value}, ctx, data)"
 
     def hash(self, pairs: list[tuple[str, ast.Expression]]) -> str:

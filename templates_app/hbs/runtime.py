@@ -98,6 +98,15 @@ def lookup_property(parent: Any, name: str) -> Any:
     return None
 
 
+def has_property(parent: Any, name: str) -> bool:
+    """Whether :func:`lookup_property` finds ``name`` on ``parent`` (a key holding null counts)."""
+    if isinstance(parent, dict):
+        return name in parent
+    if isinstance(parent, (list, tuple, str)):
+        return name == "length" or bool(_ARRAY_INDEX.fullmatch(name) and int(name) < len(parent))
+    return False
+
+
 def path(value: Any, parts: tuple[str, ...]) -> Any:
     """``a.b.c`` for a plain lookup: stops at null/undefined."""
     for part in parts:
@@ -483,18 +492,27 @@ def _indent(text: str, indent: str) -> str:
     return "\n".join(lines)
 
 
+_SAME: Any = object()
+
+
 class Runtime:
     """Per-render state: the helpers in force and how to compile partial sources."""
 
-    __slots__ = ("compile_partial", "helpers")
+    __slots__ = ("compile_partial", "data_first", "helpers")
 
     def __init__(
         self,
         helpers: Mapping[str, Any],
         compile_partial: Callable[[str], ProgramFunction],
+        data_first: frozenset[str] = frozenset(),
     ) -> None:
         self.helpers = helpers
         self.compile_partial = compile_partial
+        # Helper names that yield to a value of the same name when used bare (``{{name}}``,
+        # ``{{@name}}``) and the current context (the data frame for ``@name``) has that value:
+        # the built-in library's, so that a library helper such as ``invoiceNumber`` or
+        # ``first`` never hides the data (or the ``@first`` loop variable) a template means.
+        self.data_first = data_first
 
     def prog(
         self,
@@ -587,9 +605,13 @@ class Runtime:
             helper, original, this, params, hash, fn, inverse, data, block
         )
 
-    def ambiguous(self, name: str, value: Any, this: Any, data: Any) -> Any:
+    def ambiguous(self, name: str, value: Any, this: Any, data: Any, scope: Any = _SAME) -> Any:
         helper = self.helpers.get(name)
         if helper is None:
+            return value
+        if name in self.data_first and has_property(this if scope is _SAME else scope, name):
+            # Departure from handlebars.js (where the helper always wins), documented in
+            # docs/helpers.md: the data the caller sent wins over a library helper.
             return value
         return self.invoke(helper, name, this, [], EMPTY_HASH, None, None, data, False)
 

@@ -136,7 +136,9 @@ def test_there_are_at_least_seventy_helpers_and_the_docs_state_the_count() -> No
 
 def test_helper_docs_end_at_the_conformance_marker() -> None:
     assert TEXT.count(CONFORMANCE_MARKER) == 1
-    assert TEXT.rstrip().endswith(CONFORMANCE_MARKER)
+    after = TEXT.split(CONFORMANCE_MARKER)[1]
+    assert after.lstrip().startswith("## Handlebars conformance\n")
+    assert not re.search(r"^### ", after, re.MULTILINE)
 
 
 def test_every_helper_entry_has_a_signature_and_at_least_one_example() -> None:

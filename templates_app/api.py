@@ -1,0 +1,271 @@
+"""The template API under /v1/templates: saved templates, their draft, versions and previews.
+
+Every view is scoped to the key's workspace: a template of another workspace does not exist
+for it (404 TEMPLATE_NOT_FOUND). GET needs `template.read`, writes need `template.write`; a
+preview only renders, so it needs `template.read`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Permission
+from documents.api import StrictCharField
+from fileloom.errors import ValidationFailed, iso_timestamp, to_application_error
+from templates_app import services
+from templates_app.models import Template, TemplateVersion
+from templates_app.selectors import (
+    template_get,
+    template_list,
+    template_version_get,
+    template_version_list,
+)
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+class JsonValueField(serializers.Field):
+    """Any JSON value, checked by the service (which knows what it must be)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class TemplateWriteSerializer(serializers.Serializer):
+    name = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    filenamePattern = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    html = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    css = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    testData = JsonValueField(required=False)
+    settings = JsonValueField(required=False)
+
+
+_FIELD_NAMES = {
+    "name": "name",
+    "description": "description",
+    "filenamePattern": "filename_pattern",
+    "html": "html",
+    "css": "css",
+    "testData": "test_data",
+    "settings": "settings",
+}
+
+
+class PageSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+
+
+def _valid(serializer: serializers.Serializer, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed(details=["The request body must be a JSON object"])
+    bound = serializer.__class__(data=data)
+    if not bound.is_valid():
+        error = to_application_error(serializers.ValidationError(bound.errors))
+        raise ValidationFailed(details=error.details if error else None)
+    return dict(bound.validated_data)
+
+
+def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {_FIELD_NAMES[key]: value for key, value in data.items() if key in _FIELD_NAMES}
+
+
+def _paginate(request: Request, queryset: Any) -> tuple[list[Any], dict[str, int]]:
+    page = _valid(PageSerializer(), request.query_params.dict())
+    limit, offset = page["limit"], page["offset"]
+    total = queryset.count()
+    return list(queryset[offset : offset + limit]), {"total": total, "limit": limit, "offset": offset}
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def _time(value: Any) -> str | None:
+    return iso_timestamp(value) if value else None
+
+
+def template_summary(template: Template) -> dict[str, Any]:
+    latest = getattr(template, "latest_version", None)
+    return {
+        "id": template.pk,
+        "name": template.name,
+        "description": template.description,
+        "filenamePattern": template.filename_pattern,
+        "latestVersion": latest,
+        "published": latest is not None,
+        "versionCount": getattr(template, "version_count", 0),
+        "createdAt": _time(template.created_at),
+        "updatedAt": _time(template.updated_at),
+    }
+
+
+def template_detail(template: Template) -> dict[str, Any]:
+    draft = template.draft
+    return {
+        **template_summary(template),
+        "draft": {
+            "html": draft.html,
+            "css": draft.css,
+            "testData": draft.test_data,
+            "settings": draft.settings,
+            "updatedAt": _time(draft.updated_at),
+        },
+    }
+
+
+def _publisher(version: TemplateVersion) -> dict[str, Any] | None:
+    if version.published_by_id:
+        user = version.published_by
+        return {"type": "user", "id": version.published_by_id, "username": user.get_username() if user else ""}
+    if version.published_by_key_id:
+        return {"type": "apiKey", "id": version.published_by_key_id}
+    return None
+
+
+def version_summary(version: TemplateVersion, latest: int | None) -> dict[str, Any]:
+    return {
+        "version": version.number,
+        "templateId": version.template_id,
+        "status": "current" if version.number == latest else "previous",
+        "publishedAt": _time(version.published_at),
+        "publishedBy": _publisher(version),
+    }
+
+
+def version_detail(version: TemplateVersion, latest: int | None) -> dict[str, Any]:
+    return {
+        **version_summary(version, latest),
+        "html": version.html,
+        "css": version.css,
+        "testData": version.test_data,
+        "settings": version.settings,
+    }
+
+
+def _ok(data: Any, code: int = status.HTTP_200_OK, **extra: Any) -> Response:
+    return Response({"success": True, "data": data, **extra}, status=code)
+
+
+def _template(request: Request, template_id: str) -> Template:
+    return template_get(workspace=request.auth.workspace, template_id=template_id)
+
+
+def _fresh(request: Request, template: Template) -> Template:
+    # Re-read with the annotations (latest version, count) after a write.
+    return _template(request, template.pk)
+
+
+_READ_WRITE = {
+    "GET": Permission.TEMPLATE_READ,
+    "POST": Permission.TEMPLATE_WRITE,
+    "PATCH": Permission.TEMPLATE_WRITE,
+    "DELETE": Permission.TEMPLATE_WRITE,
+}
+
+_ANY = inline_serializer(
+    "TemplateEnvelope", fields={"success": serializers.BooleanField(), "data": serializers.DictField()}
+)
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+class TemplateListView(APIView):
+    required_permissions = _READ_WRITE
+
+    @extend_schema(
+        summary="List templates",
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses={200: _ANY},
+    )
+    def get(self, request: Request) -> Response:
+        items, pagination = _paginate(request, template_list(workspace=request.auth.workspace))
+        return _ok([template_summary(template) for template in items], pagination=pagination)
+
+    @extend_schema(summary="Create a template (with its draft)", request=TemplateWriteSerializer, responses={201: _ANY})
+    def post(self, request: Request) -> Response:
+        fields = _service_fields(_valid(TemplateWriteSerializer(), request.data))
+        if "name" not in fields:
+            raise ValidationFailed(details=["name: This field is required."])
+        template = services.template_create(workspace=request.auth.workspace, **fields)
+        return _ok(template_detail(_fresh(request, template)), status.HTTP_201_CREATED)
+
+
+class TemplateDetailView(APIView):
+    required_permissions = _READ_WRITE
+
+    @extend_schema(summary="Get a template with its draft", responses={200: _ANY})
+    def get(self, request: Request, template_id: str) -> Response:
+        return _ok(template_detail(_template(request, template_id)))
+
+    @extend_schema(summary="Update a template and its draft", request=TemplateWriteSerializer, responses={200: _ANY})
+    def patch(self, request: Request, template_id: str) -> Response:
+        template = _template(request, template_id)
+        fields = _service_fields(_valid(TemplateWriteSerializer(), request.data))
+        services.template_update(template=template, **fields)
+        return _ok(template_detail(_fresh(request, template)))
+
+    @extend_schema(summary="Delete a template and all its versions", responses={200: _ANY})
+    def delete(self, request: Request, template_id: str) -> Response:
+        template = _template(request, template_id)
+        services.template_delete(template=template)
+        return _ok({"id": template_id, "deleted": True})
+
+
+class TemplatePublishView(APIView):
+    required_permission = Permission.TEMPLATE_WRITE
+
+    @extend_schema(summary="Publish the draft as the next version", request=None, responses={201: _ANY})
+    def post(self, request: Request, template_id: str) -> Response:
+        template = _template(request, template_id)
+        version = services.template_publish(template=template, api_key=request.auth)
+        return _ok(version_detail(version, version.number), status.HTTP_201_CREATED)
+
+
+class TemplateVersionListView(APIView):
+    required_permission = Permission.TEMPLATE_READ
+
+    @extend_schema(
+        summary="List published versions, newest first",
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses={200: _ANY},
+    )
+    def get(self, request: Request, template_id: str) -> Response:
+        template = _template(request, template_id)
+        items, pagination = _paginate(request, template_version_list(template=template))
+        latest = getattr(template, "latest_version", None)
+        return _ok([version_summary(version, latest) for version in items], pagination=pagination)
+
+
+class TemplateVersionDetailView(APIView):
+    required_permission = Permission.TEMPLATE_READ
+
+    @extend_schema(summary="Get one published version", responses={200: _ANY})
+    def get(self, request: Request, template_id: str, number: int) -> Response:
+        template = _template(request, template_id)
+        version = template_version_get(template=template, number=number)
+        return _ok(version_detail(version, getattr(template, "latest_version", None)))
+
+
+class TemplateRestoreView(APIView):
+    required_permission = Permission.TEMPLATE_WRITE
+
+    @extend_schema(summary="Copy a version into the draft", request=None, responses={200: _ANY})
+    def post(self, request: Request, template_id: str, number: int) -> Response:
+        template = _template(request, template_id)
+        services.template_restore(template=template, number=number)
+        return _ok(template_detail(_fresh(request, template)))

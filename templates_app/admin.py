@@ -71,7 +71,7 @@ class TemplateEditorForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='Handlebars; <span class="pageNumber"></span> / totalPages work.',
+        help_text="Handlebars with the test data; {{pageNumber}} and {{totalPages}} print page numbers.",
     )
     footer_enabled = forms.BooleanField(label="Footer", required=False)
     footer_height = forms.FloatField(label="Footer height (mm)", required=False, min_value=0, initial=10)

@@ -414,3 +414,12 @@ def test_restore_refuses_viewers_get_and_unknown_versions(viewer: Any, teammate:
     assert editor.get(f"{base}/1/restore/").status_code == 302  # GET changes nothing
     assert editor.post(f"{base}/7/restore/").status_code == 404
     assert TemplateDraft.objects.get(template=two_versions).html == "<h1>Draft only</h1>"
+
+
+def test_the_preview_applies_the_page_settings_form(teammate: Any, invoice: Template) -> None:
+    client = client_for(teammate.user)
+    with_footer = png_of(preview(client, invoice, footer_content="<b>FOOTER {{pageNumber}} / {{totalPages}}</b>"))
+    without_footer = png_of(preview(client, invoice, footer_enabled=None))
+    letter = png_of(preview(client, invoice, page_format="Letter"))
+    assert with_footer.tobytes() != without_footer.tobytes()
+    assert abs(letter.width / letter.height - 215.9 / 279.4) < 0.01

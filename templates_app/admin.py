@@ -19,7 +19,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -363,10 +363,10 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         ]
 
     def _url(self, name: str, obj: Template, *args: Any) -> str:
-        return reverse(f"admin:templates_app_template_{name}", args=[obj.pk, *args])
+        return reverse(f"admin:templates_app_template_{name}", args=[quote(obj.pk), *args])
 
     def _visible(self, request: HttpRequest, object_id: str) -> Template:
-        template = self.get_object(request, object_id)
+        template = self.get_object(request, unquote(object_id))
         if template is None or not self.has_view_permission(request, template):
             raise Http404("No such template.")
         return template

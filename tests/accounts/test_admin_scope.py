@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from accounts.models import ApiKey, Membership, Workspace
 from accounts.services import api_key_create, workspace_create
@@ -61,15 +62,15 @@ def test_another_workspaces_objects_are_not_reachable(owner: Any, outsider: Any,
     stored = _file(globex, "globex.pdf")
 
     for url in [
-        f"/admin/accounts/apikey/{outsider.api_key.pk}/change/",
-        f"/admin/accounts/apikey/{outsider.api_key.pk}/delete/",
-        f"/admin/accounts/apikey/{outsider.api_key.pk}/history/",
-        f"/admin/accounts/workspace/{globex.pk}/change/",
-        f"/admin/documents/generation/{generation.pk}/change/",
-        f"/admin/storage_app/storedfile/{stored.pk}/change/",
+        f"/admin/accounts/apikey/{quote(outsider.api_key.pk)}/change/",
+        f"/admin/accounts/apikey/{quote(outsider.api_key.pk)}/delete/",
+        f"/admin/accounts/apikey/{quote(outsider.api_key.pk)}/history/",
+        f"/admin/accounts/workspace/{quote(globex.pk)}/change/",
+        f"/admin/documents/generation/{quote(generation.pk)}/change/",
+        f"/admin/storage_app/storedfile/{quote(stored.pk)}/change/",
     ]:
         assert client.get(url).status_code == 404, url
-    response = client.post(f"/admin/accounts/apikey/{outsider.api_key.pk}/change/", {"name": "mine now"})
+    response = client.post(f"/admin/accounts/apikey/{quote(outsider.api_key.pk)}/change/", {"name": "mine now"})
     assert response.status_code == 404
     outsider.api_key.refresh_from_db()
     assert outsider.api_key.name == "oscar's key"
@@ -82,13 +83,13 @@ def test_the_workspace_filter_does_not_name_other_workspaces(owner: Any, outside
 
 def test_a_viewer_reads_but_cannot_change(viewer: Any, owner: Any, acme: Workspace) -> None:
     client = client_for(viewer)
-    url = f"/admin/accounts/workspace/{acme.pk}/change/"
+    url = f"/admin/accounts/workspace/{quote(acme.pk)}/change/"
     page = client.get(url)
     assert page.status_code == 200
     assert b'name="_save"' not in page.content  # a read-only form
     assert client.post(url, {"name": "Renamed"}).status_code == 403
     assert client.get("/admin/accounts/apikey/add/").status_code == 403
-    key_url = f"/admin/accounts/apikey/{owner.api_key.pk}/change/"
+    key_url = f"/admin/accounts/apikey/{quote(owner.api_key.pk)}/change/"
     assert client.get(key_url).status_code == 200
     assert client.post(key_url, {"name": "renamed"}).status_code == 403
     acme.refresh_from_db()
@@ -98,8 +99,8 @@ def test_a_viewer_reads_but_cannot_change(viewer: Any, owner: Any, acme: Workspa
 def test_an_editor_cannot_manage_keys_or_members(teammate: Any, owner: Any, acme: Workspace) -> None:
     client = client_for(teammate.user)
     assert client.get("/admin/accounts/apikey/add/").status_code == 403
-    assert client.post(f"/admin/accounts/apikey/{owner.api_key.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert client.post(f"/admin/accounts/workspace/{acme.pk}/change/", {"name": "x"}).status_code == 403
+    assert client.post(f"/admin/accounts/apikey/{quote(owner.api_key.pk)}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/accounts/workspace/{quote(acme.pk)}/change/", {"name": "x"}).status_code == 403
     assert ApiKey.objects.filter(pk=owner.api_key.pk).exists()
 
 
@@ -173,7 +174,7 @@ def test_an_owner_adds_a_member_by_username(owner: Any, acme: Workspace) -> None
     newcomer = staff_user("nina")
     staff_user("stranger", workspace=workspace_create(name="Initech"), role="owner")
     client = client_for(owner.user)
-    url = f"/admin/accounts/workspace/{acme.pk}/change/"
+    url = f"/admin/accounts/workspace/{quote(acme.pk)}/change/"
     page = client.get(url).content.decode()
     assert "stranger" not in page  # no user picker listing every account
 
@@ -217,7 +218,7 @@ def test_superusers_see_every_workspace(owner: Any, outsider: Any) -> None:
     root = staff_user("root", superuser=True)
     page = client_for(root).get("/admin/accounts/apikey/").content.decode()
     assert "olivia&#x27;s key" in page and "oscar&#x27;s key" in page
-    assert client_for(root).get(f"/admin/accounts/apikey/{outsider.api_key.pk}/change/").status_code == 200
+    assert client_for(root).get(f"/admin/accounts/apikey/{quote(outsider.api_key.pk)}/change/").status_code == 200
 
 
 def test_a_superuser_still_creates_workspaces_and_keys_anywhere(
@@ -226,5 +227,5 @@ def test_a_superuser_still_creates_workspaces_and_keys_anywhere(
     root = staff_user("root", superuser=True)
     globex = workspace_create(name="Globex")
     issued = api_key_create(workspace=globex, name="k")
-    assert client_for(root).get(f"/admin/accounts/apikey/{issued.api_key.pk}/change/").status_code == 200
+    assert client_for(root).get(f"/admin/accounts/apikey/{quote(issued.api_key.pk)}/change/").status_code == 200
     assert client_for(root).get("/admin/accounts/workspace/add/").status_code == 200

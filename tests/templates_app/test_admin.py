@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.staticfiles import finders
 from PIL import Image
 
@@ -70,12 +71,12 @@ def viewer(acme: Any) -> Any:
 
 
 def change_url(template: Template) -> str:
-    return f"/admin/templates_app/template/{template.pk}/change/"
+    return f"/admin/templates_app/template/{quote(template.pk)}/change/"
 
 
 def preview(client: Any, template: Template | None, **overrides: Any) -> Any:
     url = (
-        f"/admin/templates_app/template/{template.pk}/preview/"
+        f"/admin/templates_app/template/{quote(template.pk)}/preview/"
         if template
         else "/admin/templates_app/template/preview/"
     )
@@ -133,7 +134,7 @@ def test_the_editor_shows_the_saved_draft(teammate: Any, invoice: Template) -> N
     page = client_for(teammate.user).get(change_url(invoice)).content.decode()
     assert "Invoice {{number}}" in page
     assert "codemirror/lib/codemirror.js" in page and "templates_app/editor.js" in page
-    assert f'data-preview-url="/admin/templates_app/template/{invoice.pk}/preview/"' in page
+    assert f'data-preview-url="/admin/templates_app/template/{quote(invoice.pk)}/preview/"' in page
     assert 'name="_publish"' in page
 
 
@@ -257,12 +258,12 @@ def test_the_preview_needs_the_csrf_token(teammate: Any, invoice: Template) -> N
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(teammate.user)
-    response = client.post(f"/admin/templates_app/template/{invoice.pk}/preview/", editor_form(invoice))
+    response = client.post(f"/admin/templates_app/template/{quote(invoice.pk)}/preview/", editor_form(invoice))
     assert response.status_code == 403
 
 
 def test_the_preview_needs_a_staff_session(invoice: Template, client: Any) -> None:
-    response = client.post(f"/admin/templates_app/template/{invoice.pk}/preview/", editor_form(invoice))
+    response = client.post(f"/admin/templates_app/template/{quote(invoice.pk)}/preview/", editor_form(invoice))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
@@ -273,7 +274,7 @@ def test_the_preview_works_before_the_first_save(teammate: Any, acme: Any) -> No
 
 
 def test_the_preview_answers_get_with_405(teammate: Any, invoice: Template) -> None:
-    response = client_for(teammate.user).get(f"/admin/templates_app/template/{invoice.pk}/preview/")
+    response = client_for(teammate.user).get(f"/admin/templates_app/template/{quote(invoice.pk)}/preview/")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
@@ -281,7 +282,7 @@ def test_the_preview_answers_get_with_405(teammate: Any, invoice: Template) -> N
 def test_a_viewer_previews_the_saved_draft_whatever_they_post(viewer: Any, invoice: Template, teammate: Any) -> None:
     injected = "<h1>Injected by a viewer</h1>" * 5
     as_viewer = png_of(preview(client_for(viewer), invoice, html=injected, css="h1 { font-size: 60px }"))
-    saved_draft = png_of(client_for(viewer).post(f"/admin/templates_app/template/{invoice.pk}/preview/", {}))
+    saved_draft = png_of(client_for(viewer).post(f"/admin/templates_app/template/{quote(invoice.pk)}/preview/", {}))
     as_editor = png_of(preview(client_for(teammate.user), invoice, html=injected, css="h1 { font-size: 60px }"))
     assert as_viewer.tobytes() == saved_draft.tobytes()
     assert as_viewer.tobytes() != as_editor.tobytes()
@@ -302,7 +303,7 @@ def test_a_viewer_cannot_change_a_template(viewer: Any, invoice: Template) -> No
     assert client.post(change_url(invoice), editor_form(invoice, html="<p>hacked</p>")).status_code == 403
     assert client.post(change_url(invoice), editor_form(invoice, _publish="1")).status_code == 403
     assert client.get("/admin/templates_app/template/add/").status_code == 403
-    assert client.post(f"/admin/templates_app/template/{invoice.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/templates_app/template/{quote(invoice.pk)}/delete/", {"post": "yes"}).status_code == 403
     assert TemplateDraft.objects.get(template=invoice).html == HTML
     assert not TemplateVersion.objects.filter(template=invoice).exists()
 
@@ -311,7 +312,7 @@ def test_another_workspaces_template_is_not_listed_or_reachable(outsider: Any, i
     client = client_for(outsider.user)
     assert "Invoice" not in client.get("/admin/templates_app/template/").content.decode()
     template_publish(template=invoice)
-    base = f"/admin/templates_app/template/{invoice.pk}"
+    base = f"/admin/templates_app/template/{quote(invoice.pk)}"
     for url in [f"{base}/change/", f"{base}/versions/", f"{base}/versions/diff/?a=1&b=draft", f"{base}/delete/"]:
         assert client.get(url).status_code == 404, url
     assert client.post(f"{base}/preview/", editor_form(invoice)).status_code == 404
@@ -319,7 +320,7 @@ def test_another_workspaces_template_is_not_listed_or_reachable(outsider: Any, i
     assert client.post(f"{base}/change/", editor_form(invoice, _publish="1")).status_code == 404
     assert TemplateVersion.objects.filter(template=invoice).count() == 1
     version = TemplateVersion.objects.get(template=invoice)
-    assert client.get(f"/admin/templates_app/templateversion/{version.pk}/change/").status_code == 404
+    assert client.get(f"/admin/templates_app/templateversion/{quote(version.pk)}/change/").status_code == 404
 
 
 def test_new_templates_go_only_to_workspaces_the_user_edits(teammate: Any, outsider: Any) -> None:
@@ -335,10 +336,13 @@ def test_versions_are_read_only_even_for_superusers(invoice: Template) -> None:
     version = template_publish(template=invoice)
     root = staff_user("root", superuser=True)
     client = client_for(root)
-    url = f"/admin/templates_app/templateversion/{version.pk}/change/"
+    url = f"/admin/templates_app/templateversion/{quote(version.pk)}/change/"
     assert client.get(url).status_code == 200
     assert client.post(url, {"html": "<p>rewritten</p>"}).status_code == 403
-    assert client.post(f"/admin/templates_app/templateversion/{version.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/templates_app/templateversion/{quote(version.pk)}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
 
 
 # --- history, diff and restore -------------------------------------------------------------------
@@ -358,7 +362,7 @@ def two_versions(invoice: Template) -> Template:
 def test_the_history_lists_every_version_with_restore_for_editors(
     teammate: Any, viewer: Any, two_versions: Template
 ) -> None:
-    url = f"/admin/templates_app/template/{two_versions.pk}/versions/"
+    url = f"/admin/templates_app/template/{quote(two_versions.pk)}/versions/"
     page = client_for(teammate.user).get(url).content.decode()
     assert 'id="fl-version-1"' in page and 'id="fl-version-2"' in page
     assert "<strong>Current</strong>" in page and "Previous" in page
@@ -367,7 +371,7 @@ def test_the_history_lists_every_version_with_restore_for_editors(
 
 
 def test_the_diff_shows_what_changed_between_two_versions(viewer: Any, two_versions: Template) -> None:
-    url = f"/admin/templates_app/template/{two_versions.pk}/versions/diff/?a=1&b=2"
+    url = f"/admin/templates_app/template/{quote(two_versions.pk)}/versions/diff/?a=1&b=2"
     page = client_for(viewer).get(url).content.decode()
     text = visible_text(page)
     assert "v1 → v2" in text
@@ -379,14 +383,16 @@ def test_the_diff_shows_what_changed_between_two_versions(viewer: Any, two_versi
 
 
 def test_the_diff_compares_a_version_with_the_draft(teammate: Any, two_versions: Template) -> None:
-    page = client_for(teammate.user).get(f"/admin/templates_app/template/{two_versions.pk}/versions/diff/?a=2&b=draft")
+    page = client_for(teammate.user).get(
+        f"/admin/templates_app/template/{quote(two_versions.pk)}/versions/diff/?a=2&b=draft"
+    )
     text = visible_text(page.content.decode())
     assert "v2 → Current draft" in text and "<h1>Draft only</h1>" in text
 
 
 def test_the_diff_of_an_unknown_version_is_404(teammate: Any, two_versions: Template) -> None:
     client = client_for(teammate.user)
-    base = f"/admin/templates_app/template/{two_versions.pk}/versions/diff/"
+    base = f"/admin/templates_app/template/{quote(two_versions.pk)}/versions/diff/"
     assert client.get(f"{base}?a=1&b=9").status_code == 404
     assert client.get(f"{base}?a=one&b=2").status_code == 404
     assert client.get(base).status_code == 404
@@ -394,7 +400,7 @@ def test_the_diff_of_an_unknown_version_is_404(teammate: Any, two_versions: Temp
 
 def test_restore_copies_a_version_into_the_draft_and_keeps_history(teammate: Any, two_versions: Template) -> None:
     client = client_for(teammate.user)
-    response = client.post(f"/admin/templates_app/template/{two_versions.pk}/versions/1/restore/")
+    response = client.post(f"/admin/templates_app/template/{quote(two_versions.pk)}/versions/1/restore/")
     assert response.status_code == 302 and response["Location"] == change_url(two_versions)
     draft = TemplateDraft.objects.get(template=two_versions)
     assert draft.html == HTML and draft.css == "" and draft.updated_by == teammate.user
@@ -408,7 +414,7 @@ def test_restore_copies_a_version_into_the_draft_and_keeps_history(teammate: Any
 
 
 def test_restore_refuses_viewers_get_and_unknown_versions(viewer: Any, teammate: Any, two_versions: Template) -> None:
-    base = f"/admin/templates_app/template/{two_versions.pk}/versions"
+    base = f"/admin/templates_app/template/{quote(two_versions.pk)}/versions"
     assert client_for(viewer).post(f"{base}/1/restore/").status_code == 403
     editor = client_for(teammate.user)
     assert editor.get(f"{base}/1/restore/").status_code == 302  # GET changes nothing
@@ -423,3 +429,21 @@ def test_the_preview_applies_the_page_settings_form(teammate: Any, invoice: Temp
     letter = png_of(preview(client, invoice, page_format="Letter"))
     assert with_footer.tobytes() != without_footer.tobytes()
     assert abs(letter.width / letter.height - 215.9 / 279.4) < 0.01
+
+
+def test_ids_that_look_like_admin_quoting_still_work(teammate: Any, acme: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The admin writes "_" in URLs as "_5F"; an id such as tpl_26… unquotes to "tpl&…" unless
+    # every URL the editor builds is quoted the admin's way.
+    monkeypatch.setattr(Template._meta.get_field("id"), "default", lambda: "tpl_26quoting3a")
+    template = template_create(workspace=acme, name="Quoted", html=HTML)
+    template_publish(template=template)
+    client = client_for(teammate.user)
+    page = client.get(change_url(template)).content.decode()
+    preview_url = re.search(r'data-preview-url="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert client.post(preview_url, editor_form(template)).status_code == 200
+    versions_url = re.search(r'href="([^"]+/versions/)"', page).group(1)  # type: ignore[union-attr]
+    history = client.get(versions_url).content.decode()
+    restore_url = re.search(r'action="([^"]+/versions/1/restore/)"', history).group(1)  # type: ignore[union-attr]
+    restored = client.post(restore_url)
+    assert restored.status_code == 302
+    assert client.get(restored["Location"]).status_code == 200

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings
+from django.contrib.admin.utils import quote
 
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.services import template_create, template_publish
@@ -118,7 +119,7 @@ def test_an_editor_edits_previews_publishes_and_the_api_renders_it(
     browser_page: Any, live_server: Any, api: Any, teammate: Any, invoice: Template
 ) -> None:
     page = browser_page
-    change_path = f"/admin/templates_app/template/{invoice.pk}/change/"
+    change_path = f"/admin/templates_app/template/{quote(invoice.pk)}/change/"
     log_in(page, live_server.url, teammate.user.username, change_path)
 
     # The editor loads with CodeMirror and renders the saved draft once.
@@ -169,7 +170,7 @@ def test_an_editor_compares_versions_and_restores_one_in_the_browser(
     template_draft_update(template=invoice, html="<h1>Second edition {{invoiceNumber}}</h1>\n")
     template_publish(template=invoice)  # v2
     page = browser_page
-    versions_path = f"/admin/templates_app/template/{invoice.pk}/versions/"
+    versions_path = f"/admin/templates_app/template/{quote(invoice.pk)}/versions/"
     log_in(page, live_server.url, teammate.user.username, versions_path)
 
     # Compare v1 with v2 (v1 is preselected as "from"; pick v2 as "to").
@@ -208,7 +209,7 @@ def test_a_viewer_gets_a_read_only_editor_with_a_preview(
 
     viewer = staff_user("vera", workspace=acme, role="viewer")
     page = browser_page
-    change_path = f"/admin/templates_app/template/{invoice.pk}/change/"
+    change_path = f"/admin/templates_app/template/{quote(invoice.pk)}/change/"
     log_in(page, live_server.url, viewer.username, change_path)
     assert wait_for_renders(page, 1).startswith("data:image/png;base64,")
     assert page.locator("input[name=_save], input[name=_publish], .CodeMirror").count() == 0

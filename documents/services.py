@@ -82,9 +82,9 @@ def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     return merged
 
 
-def _compile(source: str, data: dict[str, Any], *, what: str) -> str:
+def _compile(source: str, data: dict[str, Any], *, what: str, partials: dict[str, str] | None = None) -> str:
     try:
-        return handlebars.render(source, data)
+        return handlebars.render(source, data, partials)
     except handlebars.TemplateSyntaxError as exc:
         raise TemplateCompilationFailed(f"Template compilation failed: {exc}") from None
     except handlebars.TemplateRuntimeError as exc:
@@ -104,6 +104,30 @@ def _inject_css(html: str, css: str) -> str:
     if match:
         return html[: match.end()] + f"<head>{style}</head>" + html[match.end() :]
     return style + html
+
+
+def document_compile(
+    *, source: str, data: dict[str, Any], options: dict[str, Any], partials: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Render the Handlebars document and its header/footer bands; return (html, page setup dict).
+
+    Shared by generations, template previews and the render_template command. Raises
+    TemplateCompilationFailed.
+    """
+    setup = PageSetup.from_dict(options)
+    html = _compile(source, data, what="the document", partials=partials)
+    band_data = {**data, **_PAGE_PLACEHOLDERS}
+    header = _compile(setup.header.content, band_data, what="the header", partials=partials) if setup.header.enabled else ""
+    footer = _compile(setup.footer.content, band_data, what="the footer", partials=partials) if setup.footer.enabled else ""
+    setup_dict = setup.as_dict()
+    setup_dict["header"]["content"] = header
+    setup_dict["footer"]["content"] = footer
+    return html, setup_dict
+
+
+def inject_css(html: str, css: str) -> str:
+    """The template's CSS as a <style> at the start of <head> (creating <head> if needed)."""
+    return _inject_css(html, css)
 
 
 def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
@@ -131,18 +155,11 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
         if not filename and template.filename_pattern:
             filename = _compile(template.filename_pattern, data.template_data, what="filename pattern")
 
-    setup = PageSetup.from_dict(options)
     try:
-        html = _compile(source, data.template_data, what="the document")
-        band_data = {**data.template_data, **_PAGE_PLACEHOLDERS}
-        header = _compile(setup.header.content, band_data, what="the header") if setup.header.enabled else ""
-        footer = _compile(setup.footer.content, band_data, what="the footer") if setup.footer.enabled else ""
+        html, setup_dict = document_compile(source=source, data=data.template_data, options=options)
     except TemplateCompilationFailed as error:
         _record_rejected(api_key=api_key, request_id=request_id, data=data, template=template, error=error)
         raise
-    setup_dict = setup.as_dict()
-    setup_dict["header"]["content"] = header
-    setup_dict["footer"]["content"] = footer
 
     with transaction.atomic():
         usage = credits_reserve(workspace=workspace, request_id=request_id)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Permission
-from documents.api import StrictCharField
+from documents.api import StrictCharField, StrictObjectField
 from fileloom.errors import ValidationFailed, iso_timestamp, to_application_error
 from templates_app import services
 from templates_app.models import Template, TemplateVersion
@@ -63,6 +64,24 @@ _FIELD_NAMES = {
     "testData": "test_data",
     "settings": "settings",
 }
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer; strings, booleans and fractions are type errors, not coerced."""
+
+    default_error_messages = {"invalid": "must be a whole number"}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    version = StrictIntegerField(required=False, min_value=1)
+    data = StrictObjectField(required=False)
+    format = serializers.ChoiceField(choices=["pdf", "png"], required=False, default="pdf")
+    page = StrictIntegerField(required=False, min_value=1, default=1)
 
 
 class PageSerializer(serializers.Serializer):
@@ -269,3 +288,33 @@ class TemplateRestoreView(APIView):
         template = _template(request, template_id)
         services.template_restore(template=template, number=number)
         return _ok(template_detail(_fresh(request, template)))
+
+
+class TemplatePreviewView(APIView):
+    # Rendering reads the template and changes nothing: `template.read` is enough.
+    required_permission = Permission.TEMPLATE_READ
+
+    @extend_schema(
+        summary="Preview the draft (or a version) as a PDF or a PNG of one page",
+        request=PreviewRequestSerializer,
+        responses={
+            (200, "application/pdf"): OpenApiResponse(description="The PDF"),
+            (200, "image/png"): OpenApiResponse(description="Page `page` as a PNG"),
+        },
+    )
+    def post(self, request: Request, template_id: str) -> HttpResponse:
+        template = _template(request, template_id)
+        body = _valid(PreviewRequestSerializer(), request.data)
+        preview = services.template_preview(
+            template=template,
+            version=body.get("version"),
+            data=body.get("data"),
+            output_format=body["format"],
+            page=body["page"],
+        )
+        response = HttpResponse(preview.content, content_type=preview.content_type)
+        response["X-Page-Count"] = str(preview.page_count)
+        response["Cache-Control"] = "no-store"
+        extension = "pdf" if body["format"] == "pdf" else "png"
+        response["Content-Disposition"] = f'inline; filename="{template.pk}-preview.{extension}"'
+        return response

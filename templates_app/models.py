@@ -104,3 +104,36 @@ class TemplateVersion(models.Model):
         if self.published_by_key_id:
             return f"API key {self.published_by_key_id}"
         return ""
+
+
+def new_preview_id() -> str:
+    return prefixed_id("prv", 20)
+
+
+class PreviewStatus(models.TextChoices):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TemplatePreview(models.Model):
+    """A preview render in flight: the web inserts it, a worker fills in the bytes, the web
+    reads and deletes it. Never billed, never stored as a file; rows left behind by a web
+    process that died while waiting are swept after an hour."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_preview_id, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=PreviewStatus.choices, default=PreviewStatus.QUEUED)
+    html = models.TextField()
+    options = models.JSONField(default=dict)
+    output_format = models.CharField(max_length=10, default="pdf")  # "pdf" or "png"
+    page = models.PositiveIntegerField(default=1)
+    content = models.BinaryField(null=True, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status}"

@@ -7,16 +7,38 @@ a draft is accepted (authors save work in progress); publishing refuses it.
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing.selectors import limits_for
 from billing.services import template_limit_check
-from fileloom.errors import TemplateCompilationFailed, ValidationFailed
+from fileloom.errors import (
+    ApplicationError,
+    ErrorCode,
+    PayloadTooLarge,
+    RenderTimeout,
+    TemplateCompilationFailed,
+    ValidationFailed,
+    error_from_code,
+)
 from templates_app import handlebars
-from templates_app.models import Template, TemplateDraft, TemplateVersion
+from templates_app.models import (
+    PreviewStatus,
+    Template,
+    TemplateDraft,
+    TemplatePreview,
+    TemplateVersion,
+)
+
+logger = logging.getLogger("fileloom.templates")
 
 NAME_MAX_LENGTH = 200
 FILENAME_PATTERN_MAX_LENGTH = 255
@@ -287,3 +309,211 @@ def template_restore(*, template: Template, number: int, user=None) -> TemplateD
 def template_delete(*, template: Template) -> None:
     """Delete a template with its draft and versions (past generations keep their own record)."""
     template.delete()
+
+
+# --- previews --------------------------------------------------------------------------------
+
+PREVIEW_FORMATS = {"pdf": "application/pdf", "png": "image/png"}
+# Extra time the web waits beyond the render limit, for queueing (as for generations).
+PREVIEW_QUEUE_GRACE_SECONDS = 15
+# Rows of previews whose web process died while waiting are swept after this long.
+PREVIEW_ROW_LIFETIME = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Preview:
+    content: bytes
+    content_type: str
+    page_count: int
+
+
+def template_preview(  # type: ignore[no-untyped-def]
+    *,
+    template: Template,
+    version: int | None = None,
+    data: dict[str, Any] | None = None,
+    output_format: str = "pdf",
+    page: int = 1,
+) -> Preview:
+    """Render the draft (or published `version`) with its test data, or `data` when given."""
+    from templates_app.selectors import template_version_get
+
+    if version is None:
+        source: TemplateDraft | TemplateVersion = TemplateDraft.objects.get_or_create(template=template)[0]
+    else:
+        source = template_version_get(template=template, number=version)
+    return preview_render(
+        workspace=template.workspace,
+        html=source.html,
+        css=source.css,
+        settings=source.settings,
+        data=source.test_data if data is None else data,
+        output_format=output_format,
+        page=page,
+    )
+
+
+def preview_render(  # type: ignore[no-untyped-def]
+    *,
+    workspace,
+    html: str,
+    css: str = "",
+    settings: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    output_format: str = "pdf",
+    page: int = 1,
+) -> Preview:
+    """Render a template source to a PDF, or a PNG of page `page`, and return the bytes.
+
+    For the preview API and the admin editor (which may pass unsaved HTML). Never billed and
+    never stored: the render runs in a worker on the render queue under the workspace's render
+    timeout, and the web waits for it. Must be called outside a transaction, because the worker
+    has to see the row this inserts. Raises ApplicationError subclasses only.
+    """
+    from documents.services import document_compile, inject_css
+
+    if output_format not in PREVIEW_FORMATS:
+        raise ValidationFailed(details=["format: must be one of pdf, png"])
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ValidationFailed(details=["page: must be a whole number of at least 1"])
+    data = template_test_data_clean(test_data=data)
+    settings = template_settings_clean(settings=settings)
+    limits = limits_for(workspace_id=workspace.id)
+    input_size = len(html.encode()) + len(css.encode()) + len(json.dumps(data).encode())
+    if input_size > limits.max_input_bytes:
+        raise PayloadTooLarge(
+            f"Input (HTML and data) is {input_size} bytes; the limit is {limits.max_input_bytes} bytes"
+        )
+    template_source_check(html=html, settings=settings)
+    document, options = document_compile(source=inject_css(html, css), data=data, options=settings)
+
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        raise RuntimeError("preview_render must run outside a transaction: the worker could not see its row")
+    TemplatePreview.objects.filter(created_at__lt=timezone.now() - PREVIEW_ROW_LIFETIME).delete()
+    preview = TemplatePreview.objects.create(
+        workspace=workspace, html=document, options=options, output_format=output_format, page=page
+    )
+    timeout = limits.render_timeout_seconds
+    try:
+        _preview_enqueue(preview.pk, timeout)
+        finished = _preview_wait(preview.pk, timeout + PREVIEW_QUEUE_GRACE_SECONDS)
+    finally:
+        TemplatePreview.objects.filter(pk=preview.pk).delete()
+    if finished is None:
+        raise RenderTimeout(f"Preview timed out after {timeout} seconds")
+    if finished.status != PreviewStatus.COMPLETED:
+        raise _preview_error(finished.error_code, finished.error_message)
+    return Preview(
+        content=bytes(finished.content or b""),
+        content_type=PREVIEW_FORMATS[output_format],
+        page_count=finished.page_count or 0,
+    )
+
+
+def _preview_enqueue(preview_id: str, timeout: int) -> None:
+    from templates_app.tasks import render_preview
+
+    try:
+        render_preview.apply_async(args=[preview_id], queue="render", soft_time_limit=timeout, time_limit=timeout + 5)
+    except Exception:  # broker down: answer now instead of waiting for a render nobody will do
+        logger.exception("could not enqueue preview %s", preview_id)
+        raise ApplicationError(
+            "The rendering queue is unavailable. Please try again.", code=ErrorCode.SERVICE_UNAVAILABLE, status=503
+        ) from None
+
+
+def _preview_wait(preview_id: str, seconds: float) -> TemplatePreview | None:
+    """Poll the row until the worker finishes it; None past the deadline (the row is then
+    marked failed first, so a worker that finishes late finds nothing to complete)."""
+    deadline = time.monotonic() + seconds
+    interval = 0.002
+    while True:
+        status = TemplatePreview.objects.filter(pk=preview_id).values_list("status", flat=True).first()
+        if status in (PreviewStatus.COMPLETED, PreviewStatus.FAILED):
+            return TemplatePreview.objects.filter(pk=preview_id).first()
+        if status is None:
+            return None
+        if time.monotonic() >= deadline:
+            gave_up = TemplatePreview.objects.filter(
+                pk=preview_id, status__in=[PreviewStatus.QUEUED, PreviewStatus.PROCESSING]
+            ).update(status=PreviewStatus.FAILED, error_code=ErrorCode.REQUEST_TIMEOUT)
+            if gave_up == 1:
+                return None
+            continue  # it finished just now
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.025)
+
+
+def _preview_error(code: str, message: str) -> ApplicationError:
+    if code == ErrorCode.VALIDATION_ERROR:
+        return ValidationFailed(message, details=[message])
+    if code == ErrorCode.REQUEST_TIMEOUT:
+        return RenderTimeout(message)
+    return error_from_code(code, message)
+
+
+def preview_fail(*, preview_id: str, code: str, message: str) -> bool:
+    """Mark an unfinished preview failed. False if it had finished (or is gone)."""
+    return (
+        TemplatePreview.objects.filter(
+            pk=preview_id, status__in=[PreviewStatus.QUEUED, PreviewStatus.PROCESSING]
+        ).update(status=PreviewStatus.FAILED, error_code=code, error_message=message)
+        == 1
+    )
+
+
+def preview_execute(*, preview_id: str) -> str:
+    """Render one preview (worker side). Returns a short outcome.
+
+    Claims the row with a conditional update, so a duplicate delivery renders nothing; if the
+    web gave up (timeout) or deleted the row meanwhile, the result is dropped.
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from documents import renderer
+    from documents.pages import PageSetup
+    from templates_app.page_images import PageOutOfRange, pdf_page_count, pdf_page_png
+
+    claimed = TemplatePreview.objects.filter(pk=preview_id, status=PreviewStatus.QUEUED).update(
+        status=PreviewStatus.PROCESSING
+    )
+    if claimed != 1:
+        return "not-claimed"
+    preview = TemplatePreview.objects.filter(pk=preview_id).first()
+    if preview is None:
+        return "gone"
+    limits = limits_for(workspace_id=preview.workspace_id)
+    try:
+        pdf = renderer.render_pdf(preview.html, PageSetup.from_dict(preview.options))
+        if preview.output_format == "png":
+            content, page_count = pdf_page_png(pdf, preview.page)
+        else:
+            content, page_count = pdf, pdf_page_count(pdf)
+    except SoftTimeLimitExceeded:
+        preview_fail(
+            preview_id=preview_id,
+            code=ErrorCode.REQUEST_TIMEOUT,
+            message=f"Preview timed out after {limits.render_timeout_seconds} seconds",
+        )
+        return "timeout"
+    except renderer.RenderError as exc:
+        preview_fail(
+            preview_id=preview_id, code=ErrorCode.PDF_GENERATION_FAILED, message=f"PDF generation failed: {exc}"
+        )
+        return "render-failed"
+    except PageOutOfRange as exc:
+        preview_fail(preview_id=preview_id, code=ErrorCode.VALIDATION_ERROR, message=str(exc))
+        return "no-such-page"
+    if len(pdf) > limits.max_pdf_bytes:
+        limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
+        preview_fail(
+            preview_id=preview_id,
+            code=ErrorCode.FILE_TOO_LARGE,
+            message=f"Generated PDF exceeds size limit of {limit_mb:g}MB",
+        )
+        return "too-large"
+    completed = TemplatePreview.objects.filter(pk=preview_id, status=PreviewStatus.PROCESSING).update(
+        status=PreviewStatus.COMPLETED, content=content, page_count=page_count
+    )
+    return "completed" if completed == 1 else "abandoned"

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import base64
 import difflib
-import io
 import json
-from dataclasses import dataclass
+import struct
 from typing import Any
 
 from django import forms
@@ -396,34 +395,54 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         if template is None and not may_edit:
             raise PermissionDenied
         if may_edit:
-            form = TemplateEditorForm(data=request.POST, instance=template)
+            # The admin's own form class: its workspace choices are limited to the user's.
+            form_class = self.get_form(request, template, change=template is not None)
+            form = form_class(data=request.POST, instance=template)
             # Only the draft matters here; name and workspace are not needed for a preview.
             for name in ("workspace", "name", "description", "filename_pattern"):
-                form.fields[name].required = False
+                if name in form.fields:
+                    form.fields[name].required = False
             if not form.is_valid():
                 problems = [
-                    f"{field}: {message}" if field != "__all__" else message
+                    f"{form.fields[field].label or field}: {message}" if field != "__all__" else message
                     for field, errors in form.errors.items()
                     for message in errors
                 ]
                 return self._json_error(400, "VALIDATION_ERROR", "Fix the form to see a preview.", problems)
-            draft = form.draft_fields()
-        else:
-            # Viewers see the saved draft, whatever they post.
-            saved = TemplateDraft.objects.filter(template=template).first() or TemplateDraft(template=template)
-            draft = {"html": saved.html, "css": saved.css, "test_data": saved.test_data, "settings": saved.settings}
+        workspace = template.workspace if template else self._preview_workspace(request, form)
         try:
-            result = _preview_png(**draft)
+            if may_edit:
+                draft = form.draft_fields()
+                result = services.preview_render(
+                    workspace=workspace,
+                    html=draft["html"],
+                    css=draft["css"],
+                    settings=draft["settings"],
+                    data=draft["test_data"],
+                    output_format="png",
+                )
+            else:
+                # Viewers see the saved draft, whatever they post.
+                result = services.template_preview(template=template, output_format="png")
         except ApplicationError as error:
             return self._json_error(error.status, str(error.code), error.message, error.details)
+        width, height = struct.unpack(">II", result.content[16:24])  # the PNG's IHDR chunk
         return JsonResponse(
             {
-                "image": "data:image/png;base64," + base64.b64encode(result.png).decode(),
+                "image": "data:image/png;base64," + base64.b64encode(result.content).decode(),
                 "pageCount": result.page_count,
-                "width": result.width,
-                "height": result.height,
+                "width": width,
+                "height": height,
             }
         )
+
+    def _preview_workspace(self, request: HttpRequest, form: TemplateEditorForm) -> Any:
+        """On the add page: the chosen workspace, or the first one the user may add templates to
+        (its limits apply to the render)."""
+        chosen = form.cleaned_data.get("workspace")
+        if chosen is not None:
+            return chosen
+        return form.fields["workspace"].queryset.order_by("name").first()
 
     def versions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         template = self._visible(request, object_id)
@@ -536,48 +555,3 @@ class TemplateVersionAdmin(WorkspaceScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-# --- rendering the preview -----------------------------------------------------------------------
-
-PREVIEW_SCALE = 96 / 72  # PDF points to CSS pixels
-
-
-@dataclass(frozen=True)
-class PreviewImage:
-    png: bytes
-    page_count: int
-    width: int
-    height: int
-
-
-def _preview_png(*, html: str, css: str, test_data: dict[str, Any], settings: dict[str, Any]) -> PreviewImage:
-    """Render the draft like a generation would (without quota or storage) and rasterise page 1."""
-    import pypdfium2 as pdfium
-
-    from documents import renderer
-    from documents.pages import PageSetup
-    from documents.services import _PAGE_PLACEHOLDERS, _compile, _inject_css
-    from fileloom.errors import GenerationFailed
-
-    setup = PageSetup.from_dict(settings)
-    document = _compile(_inject_css(html, css), test_data, what="the document")
-    bands = setup.as_dict()
-    band_data = {**test_data, **_PAGE_PLACEHOLDERS}
-    for band in ("header", "footer"):
-        if bands[band]["enabled"]:
-            bands[band]["content"] = _compile(bands[band]["content"], band_data, what=f"the {band}")
-    try:
-        pdf = renderer.render_pdf(document, PageSetup.from_dict(bands))
-    except renderer.RenderError as exc:
-        raise GenerationFailed(f"PDF generation failed: {exc}") from None
-    doc = pdfium.PdfDocument(pdf)
-    try:
-        page = doc[0]
-        image = page.render(scale=PREVIEW_SCALE).to_pil()
-        page.close()
-        out = io.BytesIO()
-        image.save(out, format="PNG", optimize=False)
-        return PreviewImage(png=out.getvalue(), page_count=len(doc), width=image.width, height=image.height)
-    finally:
-        doc.close()

@@ -204,6 +204,7 @@ def test_publish_refuses_a_draft_that_does_not_compile(teammate: Any, invoice: T
 # --- preview -------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_the_preview_renders_the_unsaved_content_as_a_png_of_page_1(teammate: Any, invoice: Template) -> None:
     client = client_for(teammate.user)
     first = preview(client, invoice)
@@ -220,6 +221,7 @@ def test_the_preview_renders_the_unsaved_content_as_a_png_of_page_1(teammate: An
     assert TemplateDraft.objects.get(template=invoice).html == HTML  # a preview saves nothing
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_the_preview_uses_the_test_data_and_handlebars_helpers(teammate: Any, invoice: Template) -> None:
     client = client_for(teammate.user)
     with_data = png_of(preview(client, invoice, html="<h1>{{uppercase customer}}</h1>"))
@@ -231,6 +233,7 @@ def test_the_preview_uses_the_test_data_and_handlebars_helpers(teammate: Any, in
     assert with_data.tobytes() != other_data.tobytes()
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_the_preview_reports_compilation_errors_with_their_position(teammate: Any, invoice: Template) -> None:
     response = preview(client_for(teammate.user), invoice, html="<p>ok</p>\n<h1>{{#if}}</h1>")
     assert response.status_code == 400
@@ -247,6 +250,7 @@ def test_the_preview_reports_invalid_test_data(teammate: Any, invoice: Template)
     assert any("Test data is not valid JSON" in item for item in body["details"])
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_the_preview_costs_no_quota(teammate: Any, invoice: Template, acme: Any) -> None:
     before = list(QuotaPeriod.objects.filter(workspace=acme).values_list("quota_used", flat=True))
     assert preview(client_for(teammate.user), invoice).status_code == 200
@@ -267,10 +271,22 @@ def test_the_preview_needs_a_staff_session(invoice: Template, client: Any) -> No
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_the_preview_works_before_the_first_save(teammate: Any, acme: Any) -> None:
-    response = preview(client_for(teammate.user), None, workspace=acme.pk)
+@pytest.mark.usefixtures("celery_worker_process")
+def test_the_preview_works_before_the_first_save(teammate: Any, acme: Any, outsider: Any) -> None:
+    client = client_for(teammate.user)
+    response = preview(client, None, workspace=acme.pk)
     assert response.status_code == 200
     assert png_of(response).format == "PNG"
+    assert preview(client, None, workspace="").status_code == 200  # no workspace chosen yet
+    refused = preview(client, None, workspace=outsider.workspace.pk)
+    assert refused.status_code == 400
+    assert any("Select a valid choice" in item for item in refused.json()["error"]["details"])
+    assert (
+        client_for(staff_user("vera", workspace=acme, role="viewer"))
+        .post("/admin/templates_app/template/preview/", editor_form())
+        .status_code
+        == 403
+    )
 
 
 def test_the_preview_answers_get_with_405(teammate: Any, invoice: Template) -> None:
@@ -279,6 +295,7 @@ def test_the_preview_answers_get_with_405(teammate: Any, invoice: Template) -> N
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_a_viewer_previews_the_saved_draft_whatever_they_post(viewer: Any, invoice: Template, teammate: Any) -> None:
     injected = "<h1>Injected by a viewer</h1>" * 5
     as_viewer = png_of(preview(client_for(viewer), invoice, html=injected, css="h1 { font-size: 60px }"))
@@ -422,6 +439,7 @@ def test_restore_refuses_viewers_get_and_unknown_versions(viewer: Any, teammate:
     assert TemplateDraft.objects.get(template=two_versions).html == "<h1>Draft only</h1>"
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_the_preview_applies_the_page_settings_form(teammate: Any, invoice: Template) -> None:
     client = client_for(teammate.user)
     with_footer = png_of(preview(client, invoice, footer_content="<b>FOOTER {{pageNumber}} / {{totalPages}}</b>"))
@@ -431,6 +449,7 @@ def test_the_preview_applies_the_page_settings_form(teammate: Any, invoice: Temp
     assert abs(letter.width / letter.height - 215.9 / 279.4) < 0.01
 
 
+@pytest.mark.usefixtures("celery_worker_process")
 def test_ids_that_look_like_admin_quoting_still_work(teammate: Any, acme: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # The admin writes "_" in URLs as "_5F"; an id such as tpl_26… unquotes to "tpl&…" unless
     # every URL the editor builds is quoted the admin's way.

@@ -38,7 +38,7 @@ def workspace_ids_with(request: HttpRequest, minimum: str | None) -> list[str]:
 
 
 def is_unscoped(request: HttpRequest) -> bool:
-    user = request.user
+    user: Any = request.user
     return bool(user.is_active and user.is_superuser)
 
 
@@ -91,7 +91,8 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
     # --- what may be done -------------------------------------------------------------------
 
     def _allowed(self, request: HttpRequest, minimum: str | None, obj: Model | None) -> bool:
-        if minimum is None or not (request.user.is_active and request.user.is_staff):
+        user: Any = request.user
+        if minimum is None or not (user.is_active and user.is_staff):
             return False
         roles = request_roles(request)
         if obj is None:
@@ -149,7 +150,7 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
             return filters
         # A plain related filter lists every workspace (names of other tenants); offer only the
         # values present in this user's rows.
-        scoped = []
+        scoped: list[Any] = []
         for item in filters:
             if isinstance(item, str) and isinstance(self._field_or_none(item), ForeignKey):
                 scoped.append((item, admin.RelatedOnlyFieldListFilter))

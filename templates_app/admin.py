@@ -137,7 +137,7 @@ class TemplateEditorForm(forms.ModelForm):
         return pattern
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.errors:
             return cleaned
         try:
@@ -184,7 +184,7 @@ class VersionInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
     fields = ["number", "published_at", "publisher"]
-    readonly_fields = fields
+    readonly_fields = ["number", "published_at", "publisher"]
     ordering = ["-number"]
     max_num = 0
     verbose_name_plural = "Published versions"
@@ -284,7 +284,8 @@ class TemplateAdmin(WorkspaceScopedAdmin):
 
     @admin.display(description="Latest version", ordering="latest")
     def latest_version(self, obj: Template) -> str:
-        return f"v{obj.latest}" if getattr(obj, "latest", None) else "not published"
+        latest = getattr(obj, "latest", None)  # annotated by get_queryset
+        return f"v{latest}" if latest else "not published"
 
     # --- saving through the services ----------------------------------------------------------
 
@@ -391,39 +392,30 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         if request.method != "POST":
             return self._json_error(405, "METHOD_NOT_ALLOWED", "POST the editor form.")
         template = self._visible(request, object_id) if object_id is not None else None
-        may_edit = self.has_change_permission(request, template) if template else self.has_add_permission(request)
-        if template is None and not may_edit:
-            raise PermissionDenied
-        if may_edit:
-            # The admin's own form class: its workspace choices are limited to the user's.
-            form_class = self.get_form(request, template, change=template is not None)
-            form = form_class(data=request.POST, instance=template)
-            # Only the draft matters here; name and workspace are not needed for a preview.
-            for name in ("workspace", "name", "description", "filename_pattern"):
-                if name in form.fields:
-                    form.fields[name].required = False
-            if not form.is_valid():
-                problems = [
-                    f"{form.fields[field].label or field}: {message}" if field != "__all__" else message
-                    for field, errors in form.errors.items()
-                    for message in errors
-                ]
-                return self._json_error(400, "VALIDATION_ERROR", "Fix the form to see a preview.", problems)
-        workspace = template.workspace if template else self._preview_workspace(request, form)
         try:
-            if may_edit:
+            if template is not None and not self.has_change_permission(request, template):
+                # Viewers see the saved draft, whatever they post.
+                result = services.template_preview(template=template, output_format="png")
+            else:
+                if template is None and not self.has_add_permission(request):
+                    raise PermissionDenied
+                form = self._preview_form(request, template)
+                if not form.is_valid():
+                    problems = [
+                        f"{form.fields[field].label or field}: {message}" if field != "__all__" else message
+                        for field, errors in form.errors.items()
+                        for message in errors
+                    ]
+                    return self._json_error(400, "VALIDATION_ERROR", "Fix the form to see a preview.", problems)
                 draft = form.draft_fields()
                 result = services.preview_render(
-                    workspace=workspace,
+                    workspace=template.workspace if template else self._preview_workspace(form),
                     html=draft["html"],
                     css=draft["css"],
                     settings=draft["settings"],
                     data=draft["test_data"],
                     output_format="png",
                 )
-            else:
-                # Viewers see the saved draft, whatever they post.
-                result = services.template_preview(template=template, output_format="png")
         except ApplicationError as error:
             return self._json_error(error.status, str(error.code), error.message, error.details)
         width, height = struct.unpack(">II", result.content[16:24])  # the PNG's IHDR chunk
@@ -436,13 +428,27 @@ class TemplateAdmin(WorkspaceScopedAdmin):
             }
         )
 
-    def _preview_workspace(self, request: HttpRequest, form: TemplateEditorForm) -> Any:
+    def _preview_form(self, request: HttpRequest, template: Template | None) -> TemplateEditorForm:
+        # The admin's own form class: its workspace choices are limited to the user's.
+        form_class = self.get_form(request, template, change=template is not None)
+        form = form_class(data=request.POST, instance=template)
+        assert isinstance(form, TemplateEditorForm)
+        # Only the draft matters here; name and workspace are not needed for a preview.
+        for name in ("workspace", "name", "description", "filename_pattern"):
+            if name in form.fields:
+                form.fields[name].required = False
+        return form
+
+    @staticmethod
+    def _preview_workspace(form: TemplateEditorForm) -> Any:
         """On the add page: the chosen workspace, or the first one the user may add templates to
         (its limits apply to the render)."""
         chosen = form.cleaned_data.get("workspace")
         if chosen is not None:
             return chosen
-        return form.fields["workspace"].queryset.order_by("name").first()
+        field = form.fields["workspace"]
+        assert isinstance(field, forms.ModelChoiceField)
+        return field.queryset.order_by("name").first()  # type: ignore[union-attr]
 
     def versions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         template = self._visible(request, object_id)

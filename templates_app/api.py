@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +42,7 @@ MAX_LIMIT = 100
 # --- input -------------------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class JsonValueField(serializers.Field):
     """Any JSON value, checked by the service (which knows what it must be)."""
 
@@ -207,6 +215,7 @@ class TemplateListView(APIView):
     required_permissions = _READ_WRITE
 
     @extend_schema(
+        operation_id="templates_list",
         summary="List templates",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
         responses={200: _ANY},
@@ -215,7 +224,12 @@ class TemplateListView(APIView):
         items, pagination = _paginate(request, template_list(workspace=request.auth.workspace))
         return _ok([template_summary(template) for template in items], pagination=pagination)
 
-    @extend_schema(summary="Create a template (with its draft)", request=TemplateWriteSerializer, responses={201: _ANY})
+    @extend_schema(
+        operation_id="templates_create",
+        summary="Create a template (with its draft)",
+        request=TemplateWriteSerializer,
+        responses={201: _ANY},
+    )
     def post(self, request: Request) -> Response:
         fields = _service_fields(_valid(TemplateWriteSerializer(), request.data))
         if "name" not in fields:
@@ -227,18 +241,25 @@ class TemplateListView(APIView):
 class TemplateDetailView(APIView):
     required_permissions = _READ_WRITE
 
-    @extend_schema(summary="Get a template with its draft", responses={200: _ANY})
+    @extend_schema(operation_id="templates_retrieve", summary="Get a template with its draft", responses={200: _ANY})
     def get(self, request: Request, template_id: str) -> Response:
         return _ok(template_detail(_template(request, template_id)))
 
-    @extend_schema(summary="Update a template and its draft", request=TemplateWriteSerializer, responses={200: _ANY})
+    @extend_schema(
+        operation_id="templates_update",
+        summary="Update a template and its draft",
+        request=TemplateWriteSerializer,
+        responses={200: _ANY},
+    )
     def patch(self, request: Request, template_id: str) -> Response:
         template = _template(request, template_id)
         fields = _service_fields(_valid(TemplateWriteSerializer(), request.data))
         services.template_update(template=template, **fields)
         return _ok(template_detail(_fresh(request, template)))
 
-    @extend_schema(summary="Delete a template and all its versions", responses={200: _ANY})
+    @extend_schema(
+        operation_id="templates_delete", summary="Delete a template and all its versions", responses={200: _ANY}
+    )
     def delete(self, request: Request, template_id: str) -> Response:
         template = _template(request, template_id)
         services.template_delete(template=template)
@@ -248,7 +269,12 @@ class TemplateDetailView(APIView):
 class TemplatePublishView(APIView):
     required_permission = Permission.TEMPLATE_WRITE
 
-    @extend_schema(summary="Publish the draft as the next version", request=None, responses={201: _ANY})
+    @extend_schema(
+        operation_id="templates_publish",
+        summary="Publish the draft as the next version",
+        request=None,
+        responses={201: _ANY},
+    )
     def post(self, request: Request, template_id: str) -> Response:
         template = _template(request, template_id)
         version = services.template_publish(template=template, api_key=request.auth)
@@ -259,6 +285,7 @@ class TemplateVersionListView(APIView):
     required_permission = Permission.TEMPLATE_READ
 
     @extend_schema(
+        operation_id="templates_versions_list",
         summary="List published versions, newest first",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
         responses={200: _ANY},
@@ -273,7 +300,9 @@ class TemplateVersionListView(APIView):
 class TemplateVersionDetailView(APIView):
     required_permission = Permission.TEMPLATE_READ
 
-    @extend_schema(summary="Get one published version", responses={200: _ANY})
+    @extend_schema(
+        operation_id="templates_versions_retrieve", summary="Get one published version", responses={200: _ANY}
+    )
     def get(self, request: Request, template_id: str, number: int) -> Response:
         template = _template(request, template_id)
         version = template_version_get(template=template, number=number)
@@ -283,7 +312,12 @@ class TemplateVersionDetailView(APIView):
 class TemplateRestoreView(APIView):
     required_permission = Permission.TEMPLATE_WRITE
 
-    @extend_schema(summary="Copy a version into the draft", request=None, responses={200: _ANY})
+    @extend_schema(
+        operation_id="templates_versions_restore",
+        summary="Copy a version into the draft",
+        request=None,
+        responses={200: _ANY},
+    )
     def post(self, request: Request, template_id: str, number: int) -> Response:
         template = _template(request, template_id)
         services.template_restore(template=template, number=number)
@@ -295,11 +329,12 @@ class TemplatePreviewView(APIView):
     required_permission = Permission.TEMPLATE_READ
 
     @extend_schema(
+        operation_id="templates_preview",
         summary="Preview the draft (or a version) as a PDF or a PNG of one page",
         request=PreviewRequestSerializer,
         responses={
-            (200, "application/pdf"): OpenApiResponse(description="The PDF"),
-            (200, "image/png"): OpenApiResponse(description="Page `page` as a PNG"),
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF"),
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="Page `page` as a PNG"),
         },
     )
     def post(self, request: Request, template_id: str) -> HttpResponse:

@@ -225,3 +225,16 @@ def test_reads_need_template_read_and_writes_need_template_write(api: Any, owner
     assert_error(writer.get(f"/v1/templates/{tid}/versions/1"), 403, "INSUFFICIENT_PERMISSIONS")
     assert writer.post(f"/v1/templates/{tid}/publish").status_code == 201
     assert_error(api.with_key(None).get("/v1/templates"), 401, "INVALID_API_KEY")
+
+
+def test_the_openapi_schema_describes_the_template_endpoints(live_server: Any) -> None:
+    import requests
+
+    response = requests.get(f"{live_server.url}/v1/schema?format=json", timeout=30)
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert set(paths["/v1/templates"]) >= {"get", "post"}
+    assert set(paths["/v1/templates/{template_id}"]) >= {"get", "patch", "delete"}
+    preview = paths["/v1/templates/{template_id}/preview"]["post"]
+    assert set(preview["responses"]["200"]["content"]) == {"application/pdf", "image/png"}
+    assert "post" in paths["/v1/templates/{template_id}/versions/{number}/restore"]

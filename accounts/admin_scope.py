@@ -125,12 +125,16 @@ class WorkspaceScopedAdmin(admin.ModelAdmin):
         return self._allowed(request, self.delete_role, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        # The bulk action only asks "may delete anything?"; check each object's workspace.
-        if not is_unscoped(request):
-            allowed = set(workspace_ids_with(request, self.delete_role))
-            if any(workspace_id_of(obj, self.workspace_path) not in allowed for obj in queryset):
-                raise PermissionDenied
+        self.check_bulk_delete(request, queryset)
         super().delete_queryset(request, queryset)
+
+    def check_bulk_delete(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """The bulk action only asks "may delete anything?"; check each object's workspace."""
+        if is_unscoped(request):
+            return
+        allowed = set(workspace_ids_with(request, self.delete_role))
+        if any(workspace_id_of(obj, self.workspace_path) not in allowed for obj in queryset):
+            raise PermissionDenied
 
     # --- what may be chosen -----------------------------------------------------------------
 

@@ -320,7 +320,7 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         services.template_delete(template=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        super().delete_queryset(request, queryset.none())  # runs the workspace check on `queryset`
+        self.check_bulk_delete(request, queryset)
         for template in queryset:
             services.template_delete(template=template)
 

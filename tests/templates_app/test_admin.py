@@ -466,3 +466,27 @@ def test_ids_that_look_like_admin_quoting_still_work(teammate: Any, acme: Any, m
     restored = client.post(restore_url)
     assert restored.status_code == 302
     assert client.get(restored["Location"]).status_code == 200
+
+
+def test_bulk_delete_needs_the_editor_role_in_every_selected_templates_workspace(
+    teammate: Any, invoice: Template, outsider: Any
+) -> None:
+    from accounts.models import Membership
+
+    theirs = template_create(workspace=outsider.workspace, name="Globex invoice")
+    Membership.objects.create(workspace=outsider.workspace, user=teammate.user, role="viewer")
+    client = client_for(teammate.user)
+    refused = client.post(
+        "/admin/templates_app/template/",
+        {"action": "delete_selected", "_selected_action": [invoice.pk, theirs.pk], "post": "yes"},
+    )
+    assert refused.status_code == 403
+    assert Template.objects.filter(pk__in=[invoice.pk, theirs.pk]).count() == 2
+
+    done = client.post(
+        "/admin/templates_app/template/", {"action": "delete_selected", "_selected_action": [invoice.pk], "post": "yes"}
+    )
+    assert done.status_code == 302
+    assert not Template.objects.filter(pk=invoice.pk).exists()
+    assert not TemplateDraft.objects.filter(template_id=invoice.pk).exists()
+    assert Template.objects.filter(pk=theirs.pk).exists()

@@ -4,10 +4,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Workspace
+from accounts.admin_scope import WorkspaceScopedAdmin, is_unscoped, request_roles
+from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Role, Workspace
+from accounts.selectors import role_at_least
 from accounts.services import api_key_create, api_key_revoke, workspace_create
 
 
@@ -26,15 +29,72 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(f"Your plan allows {limit} team members. Upgrade the plan to add more.")
 
 
+class MembershipByUsernameForm(forms.ModelForm):
+    """Owners add members by username: a user picker would list every account on the server."""
+
+    user = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        to_field_name="username",
+        widget=forms.TextInput,
+        label="Username",
+        error_messages={"invalid_choice": "There is no active user with that username."},
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["user"] = self.instance.user.get_username()
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
+    def _role_in(self, request: HttpRequest, workspace: Workspace | None) -> str | None:
+        return request_roles(request).get(workspace.pk) if workspace is not None else None
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        return list(self.autocomplete_fields) if is_unscoped(request) else []
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if not is_unscoped(request):
+            kwargs["form"] = MembershipByUsernameForm
+        return super().get_formset(request, obj, **kwargs)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if is_unscoped(request):
+            return super().has_view_permission(request, obj)
+        return role_at_least(self._role_in(request, obj), Role.VIEWER)
+
+    def _owner(self, request: HttpRequest, obj: Any) -> bool:
+        if is_unscoped(request):
+            return True
+        return role_at_least(self._role_in(request, obj), Role.OWNER)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) if is_unscoped(request) else self._owner(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) if is_unscoped(request) else self._owner(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) if is_unscoped(request) else self._owner(request, obj)
+
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(WorkspaceScopedAdmin):
+    # Members see their workspaces; owners change settings and members; creating or deleting a
+    # workspace is for superusers.
+    workspace_path = ""
+    add_role = None
+    change_role = Role.OWNER
+    delete_role = None
     list_display = ["name", "id", "slug", "storage_mode", "created_at"]
     search_fields = ["name", "slug", "id"]
     readonly_fields = ["id", "created_at"]
@@ -66,7 +126,8 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(WorkspaceScopedAdmin):
+    add_role = change_role = delete_role = Role.OWNER
     form = ApiKeyForm
     list_display = ["name", "prefix", "workspace", "status", "created_at", "last_used_at"]
     list_filter = ["workspace"]
@@ -97,8 +158,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in issued.api_key.__dict__.items() if not k.startswith("_")})
         messages.warning(request, f"New API key (shown only once, copy it now): {issued.raw_key}")
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: Any) -> None:
-        for key in queryset.filter(revoked_at__isnull=True):
+        for key in self.scoped_for(request, queryset, self.change_role).filter(revoked_at__isnull=True):
             api_key_revoke(api_key=key)
         messages.success(request, f"Revoked at {timezone.now():%Y-%m-%d %H:%M} UTC.")

@@ -182,6 +182,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The admin template editor's CodeMirror, installed by `npm ci --prefix templates_app/editor`.
+EDITOR_NODE_MODULES = BASE_DIR / "templates_app" / "editor" / "node_modules"
+STATICFILES_DIRS = [
+    (f"codemirror/{part}", EDITOR_NODE_MODULES / "codemirror" / part) for part in ("lib", "mode", "addon")
+]
 
 # --- Built-in file storage -----------------------------------------------------------------
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")

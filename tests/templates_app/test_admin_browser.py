@@ -1,0 +1,216 @@
+"""The template editor in a real headless Chromium (Debian's chromium driven by Playwright).
+
+An Editor logs in to the admin, types into the CodeMirror HTML editor, watches the preview image
+change, saves, publishes, and then generates through the public API: the PDF carries the new
+text. Restore and the diff page are driven through the same browser. Skipped only when
+/usr/bin/chromium is not installed (`apt-get install -y chromium`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.admin.utils import quote
+
+from templates_app.models import Template, TemplateDraft, TemplateVersion
+from templates_app.services import template_create, template_publish
+from tests.pdfs import parse_pdf
+from tests.staff import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Generous: two cores are shared with other test runs, and a preview is a full WeasyPrint render.
+WAIT_MS = 60_000
+SCREENSHOT_DIR = settings.VAR_DIR / "screenshots"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"),
+]
+
+ORIGINAL_HTML = "<h1>Invoice {{invoiceNumber}}</h1>\n<p>Bill to: {{customer}}</p>\n"
+TEST_DATA = {"invoiceNumber": "INV-7", "customer": "Ada Lovelace"}
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
+    # plain synchronous code all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1100},
+        )
+        context.set_default_timeout(WAIT_MS)
+        page = context.pages[0] if context.pages else context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def invoice(acme: Any) -> Template:
+    template = template_create(
+        workspace=acme,
+        name="Browser invoice",
+        filename_pattern="Invoice-{{invoiceNumber}}",
+        html=ORIGINAL_HTML,
+        css="h1 { color: #1a4d8f; }",
+        test_data=TEST_DATA,
+        settings={"format": "A4", "margin": {"top": 15, "right": 15, "bottom": 15, "left": 15}},
+    )
+    template_publish(template=template)  # v1: the original
+    return template
+
+
+def log_in(page: Any, base_url: str, username: str, next_path: str) -> None:
+    page.goto(f"{base_url}/admin/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(re.escape(next_path)))
+
+
+def wait_for_renders(page: Any, at_least: int) -> str:
+    """Wait until the preview image has been replaced `at_least` times; return its src."""
+    page.wait_for_function(
+        "n => Number(document.getElementById('fl-preview-image').dataset.renders) >= n", arg=at_least
+    )
+    return page.get_attribute("#fl-preview-image", "src") or ""
+
+
+def type_into_html_editor(page: Any, text: str) -> None:
+    editor = page.locator(".CodeMirror[data-field=html]")
+    editor.locator(".CodeMirror-lines").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text, delay=5)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_an_editor_edits_previews_publishes_and_the_api_renders_it(
+    browser_page: Any, live_server: Any, api: Any, teammate: Any, invoice: Template
+) -> None:
+    page = browser_page
+    change_path = f"/admin/templates_app/template/{quote(invoice.pk)}/change/"
+    log_in(page, live_server.url, teammate.user.username, change_path)
+
+    # The editor loads with CodeMirror and renders the saved draft once.
+    assert page.locator(".CodeMirror[data-field=html]").count() == 1
+    assert page.locator(".CodeMirror[data-field=css]").count() == 1
+    before = wait_for_renders(page, 1)
+    assert before.startswith("data:image/png;base64,")
+
+    # Typing changes the preview (debounced) without saving anything.
+    type_into_html_editor(page, '\n<p class="fresh">Fresh from Chromium {{customer}}</p>')
+    page.wait_for_function("before => document.getElementById('fl-preview-image').src !== before", arg=before)
+    after = page.get_attribute("#fl-preview-image", "src")
+    assert after and after.startswith("data:image/png;base64,") and after != before
+    assert page.locator("#fl-preview-error").is_hidden()
+    assert "Fresh from Chromium" not in TemplateDraft.objects.get(template=invoice).html
+    screenshot(page, "template-editor.png")
+
+    # Save: the draft holds the typed text, the page reloads and renders the preview again.
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    assert "Fresh from Chromium {{customer}}" in TemplateDraft.objects.get(template=invoice).html
+    assert wait_for_renders(page, 1) == after  # the same content renders the same image
+    assert TemplateVersion.objects.filter(template=invoice).count() == 1  # saving never publishes
+
+    # Publish: v2 carries the edit.
+    with page.expect_navigation():
+        page.click("#fl-publish")
+    assert page.locator(".messagelist .success").inner_text().startswith("Published v2")
+    latest = TemplateVersion.objects.get(template=invoice, number=2)
+    assert "Fresh from Chromium" in latest.html and latest.published_by == teammate.user
+
+    # The public API renders the published version.
+    response = api.generate(templateId=invoice.pk, templateData={"invoiceNumber": "INV-99", "customer": "Grace"})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["templateUsed"] == {"id": invoice.pk, "name": "Browser invoice"}
+    assert data["filename"] == "Invoice-INV-99.pdf"
+    pdf = parse_pdf(requests.get(data["url"], timeout=30).content)
+    assert "Fresh from Chromium Grace" in pdf.text
+    assert "Invoice INV-99" in pdf.text
+
+
+def test_an_editor_compares_versions_and_restores_one_in_the_browser(
+    browser_page: Any, live_server: Any, teammate: Any, invoice: Template
+) -> None:
+    from templates_app.services import template_draft_update
+
+    template_draft_update(template=invoice, html="<h1>Second edition {{invoiceNumber}}</h1>\n")
+    template_publish(template=invoice)  # v2
+    page = browser_page
+    versions_path = f"/admin/templates_app/template/{quote(invoice.pk)}/versions/"
+    log_in(page, live_server.url, teammate.user.username, versions_path)
+
+    # Compare v1 with v2 (v1 is preselected as "from"; pick v2 as "to").
+    screenshot(page, "template-versions.png")
+    page.check("#fl-version-2 input[name=b]")
+    page.check("#fl-version-1 input[name=a]")
+    with page.expect_navigation():
+        page.click("#fl-compare")
+    assert "v1 → v2" in page.inner_text("h1")
+    diff = page.inner_text(".fl-diff").replace("\xa0", " ")
+    assert "Invoice" in diff and "Second edition" in diff
+    assert page.locator(".fl-diff .diff_chg, .fl-diff .diff_add, .fl-diff .diff_sub").count() > 0
+    screenshot(page, "template-diff.png")
+
+    # Restore v1 into the draft; the editor opens with v1's HTML, the history is unchanged.
+    page.goto(f"{live_server.url}{versions_path}")
+    with page.expect_navigation():
+        page.click("#fl-version-1 .fl-restore")
+    assert "Restored v1 into the draft" in page.inner_text(".messagelist")
+    wait_for_renders(page, 1)
+    editor_text = page.evaluate("document.querySelector('.CodeMirror[data-field=html]').CodeMirror.getValue()")
+    assert editor_text == ORIGINAL_HTML
+    assert TemplateDraft.objects.get(template=invoice).html == ORIGINAL_HTML
+    assert list(
+        TemplateVersion.objects.filter(template=invoice).order_by("number").values_list("number", flat=True)
+    ) == [
+        1,
+        2,
+    ]
+
+
+def test_a_viewer_gets_a_read_only_editor_with_a_preview(
+    browser_page: Any, live_server: Any, acme: Any, invoice: Template
+) -> None:
+    from tests.staff import staff_user
+
+    viewer = staff_user("vera", workspace=acme, role="viewer")
+    page = browser_page
+    change_path = f"/admin/templates_app/template/{quote(invoice.pk)}/change/"
+    log_in(page, live_server.url, viewer.username, change_path)
+    assert wait_for_renders(page, 1).startswith("data:image/png;base64,")
+    assert page.locator("input[name=_save], input[name=_publish], .CodeMirror").count() == 0
+    assert "Invoice {{invoiceNumber}}" in page.inner_text("pre.fl-code >> nth=0")

@@ -3,10 +3,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 NODE_REF := tests/templates_app/node
+EDITOR := templates_app/editor
 
-.PHONY: run test bench lint deps system-deps system-deps-test venv node-deps clean
+.PHONY: run test bench lint deps system-deps system-deps-test venv node-deps editor-deps clean
 
-run: system-deps venv
+run: system-deps venv editor-deps
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
@@ -38,7 +39,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-node-deps: $(NODE_REF)/node_modules/.installed
+node-deps: $(NODE_REF)/node_modules/.installed editor-deps
+
+editor-deps: $(EDITOR)/node_modules/.installed
+
+$(EDITOR)/node_modules/.installed: $(EDITOR)/package-lock.json
+	cd $(EDITOR) && npm ci --no-audit --no-fund --silent
+	touch $@
 
 $(NODE_REF)/node_modules/.installed: $(NODE_REF)/package-lock.json
 	cd $(NODE_REF) && npm ci --no-audit --no-fund --silent

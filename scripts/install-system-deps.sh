@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Fileloom needs, only those missing. Usage:
-#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts
-#   scripts/install-system-deps.sh test      # + Chromium (admin UI tests), Node.js (handlebars.js reference)
+#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; Node.js
+#   scripts/install-system-deps.sh test      # + Chromium (admin UI tests in headless Chromium)
 set -euo pipefail
 
 runtime=(
@@ -9,8 +9,9 @@ runtime=(
   libharfbuzz-subset0   # without it WeasyPrint subsets fonts ~6x slower
   fonts-dejavu-core fonts-liberation2 shared-mime-info
 )
+# Node.js: npm installs the admin's code editor (and, for tests, the handlebars.js reference).
+command -v node >/dev/null 2>&1 || runtime+=(nodejs npm)
 test_only=(chromium)
-command -v node >/dev/null 2>&1 || test_only+=(nodejs npm)
 
 wanted=("${runtime[@]}")
 [ "${1:-runtime}" = "test" ] && wanted+=("${test_only[@]}")

@@ -61,13 +61,13 @@ def file_data(file: StoredFile, request: Request | None) -> dict[str, Any]:
 
 def _moment(value: str, *, end_of_day: bool) -> datetime:
     """An ISO date (whole day) or date-time; naive values are UTC."""
+    day = parse_date(value) if len(value) == 10 else None  # parse_datetime would take a date as midnight
+    if day is not None:
+        return datetime.combine(day + timedelta(days=1) if end_of_day else day, time.min, tzinfo=UTC)
     moment = parse_datetime(value)
     if moment is None:
-        day = parse_date(value)
-        if day is None:
-            raise ValueError(value)
-        moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time.min)
-    elif end_of_day:
+        raise ValueError(value)
+    if end_of_day:
         moment = moment + timedelta(microseconds=1)  # `to` given as a moment is inclusive
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -183,6 +183,9 @@ AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
 AWS_S3_ADDRESSING_STYLE = env_str("AWS_S3_ADDRESSING_STYLE") or None
+# SigV4 presigned URLs: botocore would otherwise sign with SigV2 for custom endpoints, which
+# newer AWS regions and several S3-compatible services reject.
+AWS_S3_SIGNATURE_VERSION = env_str("AWS_S3_SIGNATURE_VERSION", "s3v4")
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_S3_FILE_OVERWRITE = False

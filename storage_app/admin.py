@@ -13,8 +13,17 @@ from storage_app.services import ConnectionInput, storage_connection_create, sto
 
 @admin.register(StoredFile)
 class StoredFileAdmin(admin.ModelAdmin):
-    list_display = ["id", "filename", "workspace", "size", "storage_provider", "storage_mode", "created_at",
-                    "expires_at", "deleted_at"]
+    list_display = [
+        "id",
+        "filename",
+        "workspace",
+        "size",
+        "storage_provider",
+        "storage_mode",
+        "created_at",
+        "expires_at",
+        "deleted_at",
+    ]
     list_filter = ["storage_provider", "storage_mode", "workspace"]
     search_fields = ["id", "filename", "request_id"]
     readonly_fields = [f.name for f in StoredFile._meta.fields]
@@ -33,8 +42,17 @@ class StorageConnectionForm(forms.ModelForm):
 
     class Meta:
         model = StorageConnection
-        fields = ["workspace", "provider", "name", "bucket", "region", "endpoint_url", "force_path_style",
-                  "path_pattern", "enabled"]
+        fields = [
+            "workspace",
+            "provider",
+            "name",
+            "bucket",
+            "region",
+            "endpoint_url",
+            "force_path_style",
+            "path_pattern",
+            "enabled",
+        ]
         help_texts = {"endpoint_url": "S3: custom endpoint (empty for AWS). Supabase: the project URL."}
 
     _EDITABLE = ("name", "bucket", "region", "endpoint_url", "force_path_style", "path_pattern", "enabled")
@@ -45,8 +63,11 @@ class StorageConnectionForm(forms.ModelForm):
             return cleaned
         credentials = {
             api_name: cleaned[field]
-            for field, api_name in (("access_key_id", "accessKeyId"), ("secret_access_key", "secretAccessKey"),
-                                    ("service_role_key", "serviceRoleKey"))
+            for field, api_name in (
+                ("access_key_id", "accessKeyId"),
+                ("secret_access_key", "secretAccessKey"),
+                ("service_role_key", "serviceRoleKey"),
+            )
             if cleaned.get(field)
         }
         try:

@@ -98,7 +98,7 @@ class FileListQuery(serializers.Serializer):
 
 
 _FILE_LIST_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1–100, default 20"),
+    OpenApiParameter("limit", int, description="1 to 100, default 20"),
     OpenApiParameter("offset", int, description="default 0"),
     OpenApiParameter("templateId", str),
     OpenApiParameter("generationMethod", str, enum=["html", "template"]),

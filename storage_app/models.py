@@ -81,9 +81,7 @@ class StorageConnection(models.Model):
     """A workspace's own bucket. Credentials are stored encrypted and never shown again."""
 
     id = models.CharField(primary_key=True, max_length=40, default=new_connection_id, editable=False)
-    workspace = models.ForeignKey(
-        "accounts.Workspace", on_delete=models.CASCADE, related_name="storage_connections"
-    )
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="storage_connections")
     provider = models.CharField(max_length=20, choices=StorageProvider.choices)
     name = models.CharField(max_length=100)
     bucket = models.CharField(max_length=255)

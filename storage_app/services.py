@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -156,10 +157,8 @@ def connection_probe(*, connection: ConnectionSettings, path_pattern: str) -> No
         if store.get(key) != _PROBE_BODY:
             raise ExternalStorageError("the object read back differs from the one written")
     except ExternalStorageError as exc:
-        try:
+        with contextlib.suppress(ExternalStorageError):
             store.delete(key)
-        except ExternalStorageError:
-            pass
         raise failed("read back", "read", str(exc)) from None
     try:
         store.delete(key)
@@ -285,9 +284,10 @@ def workspace_storage_mode_set(*, workspace, storage_mode: str) -> None:  # type
     """`external` and `both` need at least one enabled connection (as on fileloom.io)."""
     if storage_mode not in StorageMode.values:
         raise ValidationFailed(details=[f"storageMode: must be one of {', '.join(StorageMode.values)}"])
-    if storage_mode != StorageMode.FILELOOM and not StorageConnection.objects.filter(
-        workspace=workspace, enabled=True
-    ).exists():
+    if (
+        storage_mode != StorageMode.FILELOOM
+        and not StorageConnection.objects.filter(workspace=workspace, enabled=True).exists()
+    ):
         raise ValidationFailed(details=[f"storageMode: '{storage_mode}' needs an enabled storage connection first"])
     workspace.storage_mode = storage_mode
     workspace.save(update_fields=["storage_mode"])

@@ -10,5 +10,7 @@ urlpatterns = [
     path("v1/storage", api.StorageConnectionListView.as_view(), name="storage-connection-list"),
     path("v1/storage/settings", api.StorageSettingsView.as_view(), name="storage-settings"),
     path("v1/storage/<str:connection_id>", api.StorageConnectionDetailView.as_view(), name="storage-connection"),
-    path("v1/storage/<str:connection_id>/test", api.StorageConnectionTestView.as_view(), name="storage-connection-test"),
+    path(
+        "v1/storage/<str:connection_id>/test", api.StorageConnectionTestView.as_view(), name="storage-connection-test"
+    ),
 ]

@@ -48,7 +48,12 @@ class SupabaseStore:
         return f"{quote(self.connection.bucket, safe='')}/{quote(key, safe='/')}"
 
     def _request(
-        self, method: str, path: str, *, data: bytes | None = None, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
         max_bytes: int = 64 * 1024,
     ) -> outbound.OutboundResponse:
         try:

@@ -80,7 +80,9 @@ class SupabaseStandIn:
                     if key in objects and self.headers.get("x-upsert") != "true":
                         return self._error("409", "Duplicate", "The resource already exists")
                     objects[key] = (body, self.headers.get("Content-Type", "application/octet-stream"))
-                    return self._json(200, {"Key": f"{bucket}/{key}", "Id": hashlib.md5(key.encode()).hexdigest()})
+                    return self._json(
+                        200, {"Key": f"{bucket}/{key}", "Id": hashlib.sha256(key.encode()).hexdigest()[:32]}
+                    )
                 if method == "GET" and kind == "authenticated":
                     if key not in objects:
                         return self._error("404", "not_found", "Object not found")

@@ -50,9 +50,11 @@ def s3_worker(moto_open, celery_worker_process):
 def builtin_on_s3(s3_worker, moto_open):
     from documents.tasks import render_generation
 
-    env = s3_settings(moto_open.endpoint)
-    overrides = {name: value for name, value in env.items()}
-    overrides["STORAGES"] = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {}}}
+    overrides: dict = dict(s3_settings(moto_open.endpoint))
+    overrides["STORAGES"] = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {}},
+    }
     with override_settings(**overrides):
         render_generation.queue = QUEUE
         render_generation._exec_options = None  # celery caches the task's options

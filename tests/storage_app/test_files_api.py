@@ -46,16 +46,27 @@ def test_listing_is_newest_first_with_pagination(api):
 
     item = body["data"][0]
     assert set(item) == {
-        "fileId", "filename", "size", "url", "signedUrl", "expiresAt", "storageProvider", "storageMode",
-        "generationMethod", "templateUsed", "requestId", "createdAt", "retainedUntil", "externalCopies",
+        "fileId",
+        "filename",
+        "size",
+        "url",
+        "signedUrl",
+        "expiresAt",
+        "storageProvider",
+        "storageMode",
+        "generationMethod",
+        "templateUsed",
+        "requestId",
+        "createdAt",
+        "retainedUntil",
+        "externalCopies",
     }
     assert "n2" in parse_pdf(requests.get(item["url"], timeout=30).content).text
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "x"}, {"from": "yesterday"},
-     {"generationMethod": "pdf"}],
+    [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "x"}, {"from": "yesterday"}, {"generationMethod": "pdf"}],
 )
 def test_bad_list_parameters_are_validation_errors(api, params):
     assert_error(api.get("/v1/files", params=params), 400, "VALIDATION_ERROR")

@@ -70,8 +70,13 @@ def test_good_patterns_have_no_problems():
 
 @pytest.mark.parametrize(
     ("pattern", "prefix"),
-    [("pdfs/{{year}}/{{month}}/", "pdfs/"), ("exports/acme/{{year}}", "exports/acme/"), ("{{year}}/", ""), ("", ""),
-     ("static/folder/", "static/folder/")],
+    [
+        ("pdfs/{{year}}/{{month}}/", "pdfs/"),
+        ("exports/acme/{{year}}", "exports/acme/"),
+        ("{{year}}/", ""),
+        ("", ""),
+        ("static/folder/", "static/folder/"),
+    ],
 )
 def test_the_connection_test_writes_under_the_static_prefix(pattern, prefix):
     assert paths.static_prefix(pattern) == prefix

@@ -119,9 +119,25 @@ def test_beat_and_the_worker_really_delete_an_expired_file(api, tmp_path):
     log_path = settings.VAR_DIR / "beat.log"
     with log_path.open("w") as log:
         beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "fileloom", "beat", "-l", "info", "--max-interval", "1",
-             "-s", str(tmp_path / "beat-schedule")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "fileloom",
+                "beat",
+                "-l",
+                "info",
+                "--max-interval",
+                "1",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 90

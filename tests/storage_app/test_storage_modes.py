@@ -70,13 +70,15 @@ def test_both_mode_keeps_a_builtin_file_and_adds_an_external_copy(api, acme, mot
 
 
 def test_the_path_pattern_places_the_object(api, acme, moto_open, bucket, connect):
-    connect(s3_body(moto_open, bucket, pathPattern="exports/{{workspaceId}}/{year}/{{month}}/{{day}}/{{fileId}}-{{filename}}"))
+    connect(
+        s3_body(
+            moto_open, bucket, pathPattern="exports/{{workspaceId}}/{year}/{{month}}/{{day}}/{{fileId}}-{{filename}}"
+        )
+    )
     set_storage_mode(acme, "both")
     data = generate(api, filename="Invoice 42")["data"]
     now = datetime.now(UTC)
-    assert moto_open.keys(bucket) == [
-        f"exports/{acme.id}/{now:%Y}/{now:%m}/{now:%d}/{data['fileId']}-Invoice 42.pdf"
-    ]
+    assert moto_open.keys(bucket) == [f"exports/{acme.id}/{now:%Y}/{now:%m}/{now:%d}/{data['fileId']}-Invoice 42.pdf"]
 
 
 def test_external_mode_serves_the_external_copy_and_keeps_no_builtin_object(api, acme, moto_open, bucket, connect):

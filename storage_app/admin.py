@@ -71,7 +71,7 @@ class StorageConnectionForm(forms.ModelForm):
             if cleaned.get(field)
         }
         try:
-            if self.instance.pk is None:
+            if self.instance._state.adding:
                 saved = storage_connection_create(
                     workspace=cleaned["workspace"],
                     data=ConnectionInput(

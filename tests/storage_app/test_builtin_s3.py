@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from storage_app.models import StoredFile
-from tests.conftest import start_worker, stop_worker
+from tests.conftest import ROOT, start_worker, stop_worker
 from tests.envelope import assert_error
 from tests.pdfs import parse_pdf
 from tests.storage_app.conftest import REGION
@@ -44,6 +44,8 @@ def s3_worker(moto_open, celery_worker_process):
     worker = start_worker(settings.VAR_DIR / "worker-s3.log", extra_env=s3_settings(moto_open.endpoint), queues=QUEUE)
     yield worker
     stop_worker(worker)
+    # The embedded broker declares the extra queue's exchange in the checkout's control folder.
+    (ROOT / "control" / f"{QUEUE}.exchange").unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -33,6 +33,13 @@ from storage_app.services import (
 )
 
 # --- Files -----------------------------------------------------------------------------------
+
+
+def _answer(name: str, **extra: serializers.Field) -> serializers.Serializer:
+    """The OpenAPI shape of a success answer (documented in docs/storage.md)."""
+    return inline_serializer(
+        name, fields={"success": serializers.BooleanField(), "data": serializers.JSONField(), **extra}
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -110,7 +117,12 @@ _FILE_LIST_PARAMETERS = [
 class FileListView(APIView):
     required_permission = Permission.PDF_READ
 
-    @extend_schema(parameters=_FILE_LIST_PARAMETERS, summary="List generated files, newest first")
+    @extend_schema(
+        operation_id="files_list",
+        parameters=_FILE_LIST_PARAMETERS,
+        responses={200: _answer("FileList", pagination=serializers.JSONField())},
+        summary="List generated files, newest first",
+    )
     def get(self, request: Request) -> Response:
         query = FileListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
@@ -150,7 +162,7 @@ def _flag(request: Request, name: str) -> bool:
 class FileDetailView(APIView):
     required_permissions = {"GET": Permission.PDF_READ, "DELETE": Permission.PDF_DELETE}
 
-    @extend_schema(summary="Retrieve a file")
+    @extend_schema(operation_id="files_get", responses={200: _answer("File")}, summary="Retrieve a file")
     def get(self, request: Request, file_id: str) -> Response:
         file = selectors.file_get(workspace_id=request.user.workspace.id, file_id=file_id)
         if file.is_deleted:
@@ -159,6 +171,7 @@ class FileDetailView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("external", bool, description="also delete the external copies")],
+        responses={200: _answer("FileDeleted", warnings=serializers.JSONField(required=False))},
         summary="Delete a file (and its external copies with ?external=true)",
     )
     def delete(self, request: Request, file_id: str) -> Response:
@@ -177,7 +190,10 @@ class FileDetailView(APIView):
 class FileDownloadView(APIView):
     required_permission = Permission.PDF_READ
 
-    @extend_schema(summary="Redirect (302) to a fresh signed URL of the file", responses={302: None})
+    @extend_schema(
+        summary="Redirect (302) to a fresh signed URL of the file",
+        responses={302: OpenApiResponse(description="Location: a URL valid for 5 minutes")},
+    )
     def get(self, request: Request, file_id: str) -> HttpResponse:
         file = selectors.file_get(workspace_id=request.user.workspace.id, file_id=file_id)
         response = HttpResponseRedirect(file_download_url(file=file, request=request))
@@ -214,6 +230,9 @@ class FileContentView(APIView):
 
 
 # --- Storage connections ---------------------------------------------------------------------
+
+_CONNECTION_ANSWER = _answer("StorageConnection")
+_SETTINGS_ANSWER = _answer("StorageSettings")
 
 
 def connection_data(connection: StorageConnection) -> dict[str, Any]:
@@ -303,12 +322,20 @@ class StorageConnectionListView(APIView):
 
     required_permission = Permission.STORAGE_MANAGE
 
-    @extend_schema(summary="List storage connections")
+    @extend_schema(
+        operation_id="storage_connections_list",
+        responses={200: _answer("StorageConnectionList")},
+        summary="List storage connections",
+    )
     def get(self, request: Request) -> Response:
         connections = selectors.storage_connections_list(workspace_id=request.user.workspace.id)
         return Response({"success": True, "data": [connection_data(c) for c in connections]})
 
-    @extend_schema(request=ConnectionWriteSerializer, summary="Create a storage connection (runs a connection test)")
+    @extend_schema(
+        request=ConnectionWriteSerializer,
+        responses={201: _CONNECTION_ANSWER},
+        summary="Create a storage connection (runs a connection test)",
+    )
     def post(self, request: Request) -> Response:
         changes = _connection_changes(request, provider=None, partial=False)
         connection = storage_connection_create(
@@ -334,11 +361,19 @@ class StorageConnectionDetailView(APIView):
     def _connection(self, request: Request, connection_id: str) -> StorageConnection:
         return selectors.storage_connection_get(workspace_id=request.user.workspace.id, connection_id=connection_id)
 
-    @extend_schema(summary="Retrieve a storage connection (without credentials)")
+    @extend_schema(
+        operation_id="storage_connections_get",
+        responses={200: _CONNECTION_ANSWER},
+        summary="Retrieve a storage connection (without credentials)",
+    )
     def get(self, request: Request, connection_id: str) -> Response:
         return Response({"success": True, "data": connection_data(self._connection(request, connection_id))})
 
-    @extend_schema(request=ConnectionWriteSerializer, summary="Update a storage connection (re-tests it)")
+    @extend_schema(
+        request=ConnectionWriteSerializer,
+        responses={200: _CONNECTION_ANSWER},
+        summary="Update a storage connection (re-tests it)",
+    )
     def patch(self, request: Request, connection_id: str) -> Response:
         connection = self._connection(request, connection_id)
         changes = _connection_changes(request, provider=connection.provider, partial=True)
@@ -347,7 +382,10 @@ class StorageConnectionDetailView(APIView):
 
     put = patch
 
-    @extend_schema(summary="Delete a storage connection (copies already written stay in the bucket)")
+    @extend_schema(
+        responses={200: _answer("StorageConnectionDeleted")},
+        summary="Delete a storage connection (copies already written stay in the bucket)",
+    )
     def delete(self, request: Request, connection_id: str) -> Response:
         connection = self._connection(request, connection_id)
         storage_connection_delete(connection=connection)
@@ -357,7 +395,11 @@ class StorageConnectionDetailView(APIView):
 class StorageConnectionTestView(APIView):
     required_permission = Permission.STORAGE_MANAGE
 
-    @extend_schema(request=None, summary="Re-run the connection test (write, read back, delete a probe object)")
+    @extend_schema(
+        request=None,
+        responses={200: _CONNECTION_ANSWER},
+        summary="Re-run the connection test (write, read back, delete a probe object)",
+    )
     def post(self, request: Request, connection_id: str) -> Response:
         connection = selectors.storage_connection_get(
             workspace_id=request.user.workspace.id, connection_id=connection_id
@@ -376,11 +418,11 @@ class StorageSettingsView(APIView):
     def _data(self, workspace: Any) -> dict[str, Any]:
         return {"storageMode": workspace.storage_mode, "retentionDays": retention_days_for(workspace)}
 
-    @extend_schema(summary="The workspace's storage mode and retention")
+    @extend_schema(responses={200: _SETTINGS_ANSWER}, summary="The workspace's storage mode and retention")
     def get(self, request: Request) -> Response:
         return Response({"success": True, "data": self._data(request.user.workspace)})
 
-    @extend_schema(request=StorageSettingsSerializer, summary="Set the storage mode")
+    @extend_schema(request=StorageSettingsSerializer, responses={200: _SETTINGS_ANSWER}, summary="Set the storage mode")
     def patch(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise ValidationFailed(details=["The request body must be a JSON object"])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -409,7 +410,8 @@ def file_store_generated(
     copies: list[dict[str, Any]] = []
     builtin_error: BaseException | None = None
     ttl = settings.EXTERNAL_URL_TTL_SECONDS
-    with ThreadPoolExecutor(max_workers=len(plans) + 1, thread_name_prefix="fileloom-store") as pool:
+    pool = ThreadPoolExecutor(max_workers=len(plans) + 1, thread_name_prefix="fileloom-store")
+    try:
         builtin_job = pool.submit(_save_builtin, file, content) if mode == StorageMode.BOTH or not plans else None
         jobs = [(plan, pool.submit(_upload_copy, plan, file, content, ttl)) for plan in plans]
         for plan, job in jobs:
@@ -417,6 +419,8 @@ def file_store_generated(
                 copies.append(job.result())
             except ExternalStorageError as exc:
                 warnings.append({"provider": plan.provider, "name": plan.name, "error": str(exc)})
+            except SoftTimeLimitExceeded:
+                raise  # the render task's time is up: not a provider failure
             except Exception as exc:
                 logger.exception("upload to storage connection %s failed", plan.connection_id)
                 warnings.append(
@@ -425,8 +429,13 @@ def file_store_generated(
         if builtin_job is not None:
             try:
                 builtin_job.result()
+            except SoftTimeLimitExceeded:
+                raise
             except Exception as exc:
                 builtin_error = exc
+    finally:
+        # On a time limit, do not wait for uploads still running (their timeouts bound them anyway).
+        pool.shutdown(wait=False, cancel_futures=True)
 
     if mode != StorageMode.FILELOOM and not plans:
         warnings.append(_fileloom_warning("No enabled storage connection; the file was stored in Fileloom storage"))

@@ -137,3 +137,18 @@ def test_a_failing_connection_probe_cleans_up_after_a_failed_read(monkeypatch):
         services.connection_probe(connection=ConnectionSettings(provider="s3", bucket="b"), path_pattern="x/{{year}}/")
     assert failed.value.details == ["read: the object read back differs from the one written"]
     assert store_.objects == {}
+
+
+def test_a_render_time_limit_during_uploads_is_not_swallowed_as_a_warning(workspace, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    add_connection(workspace, "Slow")
+
+    def time_is_up() -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(services, "store_for", lambda settings: FakeStore(on_put=time_is_up))
+    workspace.storage_mode = "both"
+    workspace.save()
+    with pytest.raises(SoftTimeLimitExceeded):
+        store(workspace)

@@ -21,6 +21,8 @@ class Permission(models.TextChoices):
     PDF_DELETE = "pdf.delete", "pdf.delete"
     TEMPLATE_READ = "template.read", "template.read"
     TEMPLATE_WRITE = "template.write", "template.write"
+    # Not a fileloom.io permission: manage external storage connections and the storage mode.
+    STORAGE_MANAGE = "storage.manage", "storage.manage"
 
 
 ALL_PERMISSIONS = [choice.value for choice in Permission]

@@ -311,9 +311,9 @@ def generation_execute(*, generation_id: str) -> str:
             generation.refresh_from_db()
             generation_event_emit(generation=generation)
     if completed != 1:
-        from storage_app import builtin
+        from storage_app.services import file_discard
 
-        builtin.delete(stored.storage_key)
+        file_discard(file=stored)
         return "abandoned"
     return "completed"
 

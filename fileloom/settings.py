@@ -200,6 +200,9 @@ AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
 AWS_S3_ADDRESSING_STYLE = env_str("AWS_S3_ADDRESSING_STYLE") or None
+# SigV4 presigned URLs: botocore would otherwise sign with SigV2 for custom endpoints, which
+# newer AWS regions and several S3-compatible services reject.
+AWS_S3_SIGNATURE_VERSION = env_str("AWS_S3_SIGNATURE_VERSION", "s3v4")
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_S3_FILE_OVERWRITE = False
@@ -220,6 +223,12 @@ if TESTING:
 
 SIGNED_URL_TTL_SECONDS = env_int("SIGNED_URL_TTL_SECONDS", 24 * 3600) or 24 * 3600
 FILE_RETENTION_DAYS = env_int("FILE_RETENTION_DAYS", 30) or 30
+# How often the beat task deletes built-in files past their retention (storage_app.tasks).
+FILE_PURGE_INTERVAL_SECONDS = env_int("FILE_PURGE_INTERVAL_SECONDS", 3600) or 3600
+# Presigned GET links to copies in external storage; S3 SigV4 allows at most 7 days.
+EXTERNAL_URL_TTL_SECONDS = env_int("EXTERNAL_URL_TTL_SECONDS", 7 * 24 * 3600) or 7 * 24 * 3600
+if not 60 <= EXTERNAL_URL_TTL_SECONDS <= 7 * 24 * 3600:
+    raise SettingError("EXTERNAL_URL_TTL_SECONDS must be between 60 and 604800 (7 days)")
 
 # --- Rendering limits ----------------------------------------------------------------------
 RENDER_TIMEOUT_SECONDS = env_int("RENDER_TIMEOUT_SECONDS", 30) or 30

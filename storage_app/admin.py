@@ -1,13 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from accounts.admin_scope import WorkspaceScopedAdmin
-from storage_app.models import StoredFile
+from accounts.models import Role
+from fileloom.errors import ApplicationError
+from storage_app.models import StorageConnection, StoredFile
+from storage_app.services import ConnectionInput, storage_connection_create, storage_connection_update
 
 
 @admin.register(StoredFile)
 class StoredFileAdmin(WorkspaceScopedAdmin):
     add_role = change_role = delete_role = None  # members read; files are written by generations
-    list_display = ["id", "filename", "workspace", "size", "storage_provider", "created_at", "expires_at", "deleted_at"]
-    list_filter = ["storage_provider", "workspace"]
+    list_display = [
+        "id",
+        "filename",
+        "workspace",
+        "size",
+        "storage_provider",
+        "storage_mode",
+        "created_at",
+        "expires_at",
+        "deleted_at",
+    ]
+    list_filter = ["storage_provider", "storage_mode", "workspace"]
     search_fields = ["id", "filename", "request_id"]
     readonly_fields = [f.name for f in StoredFile._meta.fields]
+
+
+_SECRET = forms.PasswordInput(render_value=False)
+_KEEP = "Write-only: never shown again. Leave empty to keep the saved value."
+
+
+class StorageConnectionForm(forms.ModelForm):
+    """Saving runs the connection test through the services; secrets are write-only."""
+
+    access_key_id = forms.CharField(required=False, widget=_SECRET, help_text=f"S3 only. {_KEEP}")
+    secret_access_key = forms.CharField(required=False, widget=_SECRET, help_text=f"S3 only. {_KEEP}")
+    service_role_key = forms.CharField(required=False, widget=_SECRET, help_text=f"Supabase only. {_KEEP}")
+
+    class Meta:
+        model = StorageConnection
+        fields = [
+            "workspace",
+            "provider",
+            "name",
+            "bucket",
+            "region",
+            "endpoint_url",
+            "force_path_style",
+            "path_pattern",
+            "enabled",
+        ]
+        help_texts = {"endpoint_url": "S3: custom endpoint (empty for AWS). Supabase: the project URL."}
+
+    _EDITABLE = ("name", "bucket", "region", "endpoint_url", "force_path_style", "path_pattern", "enabled")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        credentials = {
+            api_name: cleaned[field]
+            for field, api_name in (
+                ("access_key_id", "accessKeyId"),
+                ("secret_access_key", "secretAccessKey"),
+                ("service_role_key", "serviceRoleKey"),
+            )
+            if cleaned.get(field)
+        }
+        try:
+            if self.instance._state.adding:
+                saved = storage_connection_create(
+                    workspace=cleaned["workspace"],
+                    data=ConnectionInput(
+                        provider=cleaned["provider"],
+                        credentials=credentials,
+                        **{name: cleaned.get(name) or ("" if name != "enabled" else False) for name in self._EDITABLE},
+                    ),
+                )
+            else:
+                current = StorageConnection.objects.get(pk=self.instance.pk)
+                changes: dict[str, Any] = {
+                    name: cleaned.get(name) for name in self._EDITABLE if cleaned.get(name) != getattr(current, name)
+                }
+                if credentials:
+                    changes["credentials"] = credentials
+                saved = storage_connection_update(connection=current, changes=changes)
+        except ApplicationError as exc:
+            raise forms.ValidationError([exc.message, *(str(d) for d in exc.details or [])]) from None
+        self.instance = saved  # already saved by the service; the admin's save_model is a no-op
+        return cleaned
+
+
+@admin.register(StorageConnection)
+class StorageConnectionAdmin(WorkspaceScopedAdmin):
+    # A connection holds cloud credentials: owners manage it, other members may look.
+    add_role = change_role = delete_role = Role.OWNER
+    form = StorageConnectionForm
+    list_display = ["name", "provider", "bucket", "workspace", "enabled", "status", "last_tested_at"]
+    list_filter = ["provider", "enabled", "status"]
+    search_fields = ["name", "bucket", "id"]
+    readonly_fields = ["id", "status", "last_tested_at", "last_error", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: StorageConnection | None = None) -> list[str]:
+        return [*self.readonly_fields, "workspace", "provider"] if obj else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: StorageConnection, form: Any, change: bool) -> None:
+        pass  # saved by the service in StorageConnectionForm.clean, after a successful connection test

@@ -15,11 +15,17 @@ def provider_name() -> str:
     return settings.STORAGE_BACKEND  # "local" or "s3"
 
 
-def object_key(*, workspace_id: str, filename: str, created_at: datetime) -> str:
+def stored_name(*, filename: str, created_at: datetime) -> str:
+    """`<name>-<ms>.pdf`: the object's name in built-in storage (and external, by default)."""
     basename = filename[:-4] if filename.lower().endswith(".pdf") else filename
     basename = get_valid_filename(basename)[:150] or "document"
     millis = int(created_at.timestamp() * 1000)
-    return f"workspaces/{workspace_id}/pdfs/{created_at:%Y}/{created_at:%m}/{basename}-{millis}.pdf"
+    return f"{basename}-{millis}.pdf"
+
+
+def object_key(*, workspace_id: str, filename: str, created_at: datetime) -> str:
+    name = stored_name(filename=filename, created_at=created_at)
+    return f"workspaces/{workspace_id}/pdfs/{created_at:%Y}/{created_at:%m}/{name}"
 
 
 def save(key: str, content: bytes) -> str:

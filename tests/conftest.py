@@ -68,7 +68,9 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_worker(log_path: Path, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+def start_worker(
+    log_path: Path, extra_env: dict[str, str] | None = None, queues: str = "render,default"
+) -> WorkerProcess:
     env = {
         **os.environ,
         "FILELOOM_TEST_RUN": "1",
@@ -81,7 +83,7 @@ def start_worker(log_path: Path, extra_env: dict[str, str] | None = None) -> Wor
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "fileloom", "worker",
-            "-Q", "render,default", "-c", "2", "-l", "info",
+            "-Q", queues, "-c", "2", "-l", "info",
             "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h",
         ],
         cwd=ROOT,

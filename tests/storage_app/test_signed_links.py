@@ -9,7 +9,7 @@ import requests
 
 from storage_app import links
 from storage_app.models import StoredFile
-from storage_app.services import file_mark_deleted
+from storage_app.services import file_delete
 from tests.envelope import assert_error
 
 
@@ -64,7 +64,7 @@ def test_an_expired_link_is_gone(api, live_server):
 
 def test_a_deleted_file_is_gone(api):
     data = _generate(api, "deleted")
-    file_mark_deleted(file=StoredFile.objects.get(pk=data["fileId"]))
+    file_delete(file=StoredFile.objects.get(pk=data["fileId"]))
     assert_error(requests.get(data["url"], timeout=30), 410, "FILE_GONE")
 
 

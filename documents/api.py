@@ -332,7 +332,11 @@ def _require_job_access(request: Request) -> None:
 
 
 class JobDetailView(APIView):
-    @extend_schema(summary="Get an async generation job", responses={200: OpenApiResponse(description="The job")})
+    @extend_schema(
+        summary="Get a generation job",
+        responses={200: OpenApiResponse(description="The job")},
+        operation_id="jobs_retrieve",
+    )
     def get(self, request: Request, job_id: str) -> Response:
         _require_job_access(request)
         generation = selectors.job_get(api_key=request.auth, job_id=job_id)
@@ -359,7 +363,11 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
 
 
 class JobListView(APIView):
-    @extend_schema(summary="List generation jobs, newest first", responses={200: OpenApiResponse(description="Jobs")})
+    @extend_schema(
+        summary="List generation jobs, newest first",
+        responses={200: OpenApiResponse(description="Jobs")},
+        operation_id="jobs_list",
+    )
     def get(self, request: Request) -> Response:
         _require_job_access(request)
         limit = _int_param(request, "limit", 20, 1, MAX_PAGE_SIZE)

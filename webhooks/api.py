@@ -147,7 +147,11 @@ def _page(request: Request) -> tuple[int, int]:
 
 
 class WebhookListView(APIView):
-    @extend_schema(summary="List webhook endpoints", responses={200: OpenApiResponse(description="Endpoints")})
+    @extend_schema(
+        summary="List webhook endpoints",
+        responses={200: OpenApiResponse(description="Endpoints")},
+        operation_id="webhooks_list",
+    )
     def get(self, request: Request) -> Response:
         _require(request, write=False)
         endpoints = selectors.endpoints_for(workspace_id=request.auth.workspace_id)
@@ -157,6 +161,7 @@ class WebhookListView(APIView):
         request=EndpointSerializer,
         summary="Create a webhook endpoint (the secret is shown only in this response)",
         responses={201: OpenApiResponse(description="Created")},
+        operation_id="webhooks_create",
     )
     def post(self, request: Request) -> Response:
         _require(request, write=True)
@@ -177,12 +182,21 @@ class WebhookListView(APIView):
 
 
 class WebhookDetailView(APIView):
-    @extend_schema(summary="Get a webhook endpoint", responses={200: OpenApiResponse(description="Endpoint")})
+    @extend_schema(
+        summary="Get a webhook endpoint",
+        responses={200: OpenApiResponse(description="Endpoint")},
+        operation_id="webhooks_retrieve",
+    )
     def get(self, request: Request, endpoint_id: str) -> Response:
         _require(request, write=False)
         return Response({"success": True, "data": endpoint_representation(_endpoint_or_404(request, endpoint_id))})
 
-    @extend_schema(request=EndpointSerializer, summary="Change a webhook endpoint (enable it again with enabled: true)")
+    @extend_schema(
+        request=EndpointSerializer,
+        summary="Change a webhook endpoint (enable it again with enabled: true)",
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_update",
+    )
     def patch(self, request: Request, endpoint_id: str) -> Response:
         _require(request, write=True)
         endpoint = _endpoint_or_404(request, endpoint_id)
@@ -196,7 +210,11 @@ class WebhookDetailView(APIView):
         )
         return Response({"success": True, "data": endpoint_representation(endpoint)})
 
-    @extend_schema(summary="Delete a webhook endpoint and its delivery log")
+    @extend_schema(
+        summary="Delete a webhook endpoint and its delivery log",
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_destroy",
+    )
     def delete(self, request: Request, endpoint_id: str) -> Response:
         _require(request, write=True)
         services.webhook_endpoint_delete(endpoint=_endpoint_or_404(request, endpoint_id))
@@ -204,7 +222,12 @@ class WebhookDetailView(APIView):
 
 
 class WebhookRotateSecretView(APIView):
-    @extend_schema(request=RotateSerializer, summary="Issue a new secret; the old one keeps signing for a grace period")
+    @extend_schema(
+        request=RotateSerializer,
+        summary="Issue a new secret; the old one keeps signing for a grace period",
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_rotate_secret",
+    )
     def post(self, request: Request, endpoint_id: str) -> Response:
         _require(request, write=True)
         endpoint = _endpoint_or_404(request, endpoint_id)
@@ -216,7 +239,12 @@ class WebhookRotateSecretView(APIView):
 
 
 class WebhookTestView(APIView):
-    @extend_schema(request=TestEventSerializer, summary="Send a sample event to this endpoint")
+    @extend_schema(
+        request=TestEventSerializer,
+        summary="Send a sample event to this endpoint",
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_test",
+    )
     def post(self, request: Request, endpoint_id: str) -> Response:
         _require(request, write=True)
         endpoint = _endpoint_or_404(request, endpoint_id)
@@ -228,7 +256,11 @@ class WebhookTestView(APIView):
 
 
 class WebhookDeliveryListView(APIView):
-    @extend_schema(summary="An endpoint's deliveries with their attempts, newest first")
+    @extend_schema(
+        summary="An endpoint's deliveries with their attempts, newest first",
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_deliveries_list",
+    )
     def get(self, request: Request, endpoint_id: str) -> Response:
         _require(request, write=False)
         endpoint = _endpoint_or_404(request, endpoint_id)
@@ -254,7 +286,11 @@ class WebhookDeliveryListView(APIView):
 
 
 class WebhookDeliveryDetailView(APIView):
-    @extend_schema(summary="A delivery with its attempts")
+    @extend_schema(
+        summary="A delivery with its attempts",
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_deliveries_retrieve",
+    )
     def get(self, request: Request, delivery_id: str) -> Response:
         _require(request, write=False)
         delivery = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=delivery_id)
@@ -264,7 +300,12 @@ class WebhookDeliveryDetailView(APIView):
 
 
 class WebhookDeliveryReplayView(APIView):
-    @extend_schema(summary="Send a delivery's event again (same event id, new delivery id)")
+    @extend_schema(
+        summary="Send a delivery's event again (same event id, new delivery id)",
+        request=None,
+        responses={200: OpenApiResponse(description="See docs/webhooks.md")},
+        operation_id="webhooks_deliveries_replay",
+    )
     def post(self, request: Request, delivery_id: str) -> Response:
         _require(request, write=True)
         delivery = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=delivery_id)

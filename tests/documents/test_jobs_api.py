@@ -40,8 +40,16 @@ def test_async_generation_answers_202_and_the_job_carries_the_sync_data_block(ap
     assert "error" not in job
     data = job["data"]
     assert set(data) == {
-        "fileId", "url", "signedUrl", "filename", "size", "expiresAt", "storageProvider",
-        "processingTimeMs", "generationMethod", "templateUsed",
+        "fileId",
+        "url",
+        "signedUrl",
+        "filename",
+        "size",
+        "expiresAt",
+        "storageProvider",
+        "processingTimeMs",
+        "generationMethod",
+        "templateUsed",
     }
     pdf = requests.get(data["url"], timeout=30).content
     assert len(pdf) == data["size"]

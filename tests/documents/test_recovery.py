@@ -121,7 +121,9 @@ def test_claims_are_bounded_by_max_attempts(acme):
 def test_the_reaper_requeues_a_row_whose_worker_died_and_the_worker_completes_it(api, acme):
     from documents.services import generations_reap
 
-    row = _queued_row(acme, status="processing", attempts=1, heartbeat_at=_stale(), claim_token="dead", claimed_by="gone:1")
+    row = _queued_row(
+        acme, status="processing", attempts=1, heartbeat_at=_stale(), claim_token="dead", claimed_by="gone:1"
+    )
     # The beat's reaper may get there first when it runs in this session: either way, once.
     outcome = generations_reap()
     assert outcome.failed == [] and (outcome.requeued == [row.pk] or _row(row.pk).attempts == 2)
@@ -172,7 +174,9 @@ def test_the_reaper_fails_a_render_running_past_its_time_limit_even_with_a_heart
         heartbeat_at=timezone.now(),
         started_at=timezone.now() - timedelta(seconds=overdue),
     )
-    fresh = _queued_row(acme, status="processing", attempts=1, claim_token="ok", heartbeat_at=timezone.now(), started_at=timezone.now())
+    fresh = _queued_row(
+        acme, status="processing", attempts=1, claim_token="ok", heartbeat_at=timezone.now(), started_at=timezone.now()
+    )
     outcome = generations_reap()
     assert fresh.pk not in outcome.failed and (outcome.failed == [row.pk] or _row(row.pk).status == "failed")
     row.refresh_from_db()
@@ -184,7 +188,9 @@ def test_the_reaper_fails_a_render_running_past_its_time_limit_even_with_a_heart
 def test_the_reaper_dispatches_again_a_row_queued_for_too_long(api, acme):
     from documents.services import generations_reap
 
-    row = _queued_row(acme, enqueued_at=timezone.now() - timedelta(seconds=settings.GENERATION_REDISPATCH_AFTER_SECONDS + 1))
+    row = _queued_row(
+        acme, enqueued_at=timezone.now() - timedelta(seconds=settings.GENERATION_REDISPATCH_AFTER_SECONDS + 1)
+    )
     outcome = generations_reap()
     assert outcome.redispatched == [row.pk] or _row(row.pk).enqueued_at > row.enqueued_at
     assert wait_until(lambda: _row(row.pk).status == "completed")

@@ -21,9 +21,7 @@ def wait_until(condition, timeout: float = 60.0):  # type: ignore[no-untyped-def
 
 
 def test_creating_an_endpoint_shows_the_secret_once(api, receiver):
-    response = api.post(
-        "/v1/webhooks", json={"url": receiver.url, "events": ["pdf.generated"], "description": "ERP"}
-    )
+    response = api.post("/v1/webhooks", json={"url": receiver.url, "events": ["pdf.generated"], "description": "ERP"})
     assert response.status_code == 201, response.text
     created = response.json()["data"]
     assert created["id"].startswith("wh_")
@@ -112,7 +110,9 @@ def test_loopback_is_allowed_only_by_the_development_setting(api, receiver, sett
     localhost = receiver.url.replace("127.0.0.1", "localhost")
     assert api.post("/v1/webhooks", json={"url": localhost, "events": ["pdf.failed"]}).status_code == 201
     # Even in development, other private ranges stay refused.
-    assert_error(api.post("/v1/webhooks", json={"url": "http://10.0.0.1/", "events": ["pdf.failed"]}), 400, "VALIDATION_ERROR")
+    assert_error(
+        api.post("/v1/webhooks", json={"url": "http://10.0.0.1/", "events": ["pdf.failed"]}), 400, "VALIDATION_ERROR"
+    )
 
 
 def test_webhooks_are_workspace_scoped(api, receiver, outsider):
@@ -133,7 +133,11 @@ def test_reading_needs_pdf_read_and_changing_also_needs_pdf_generate(api, acme, 
     reader = api.with_key(api_key_create(workspace=acme, name="r", permissions=["pdf.read"]).raw_key)
     generator = api.with_key(api_key_create(workspace=acme, name="g", permissions=["pdf.generate"]).raw_key)
     assert reader.get("/v1/webhooks").status_code == 200
-    assert_error(reader.post("/v1/webhooks", json={"url": receiver.url, "events": ["pdf.failed"]}), 403, "INSUFFICIENT_PERMISSIONS")
+    assert_error(
+        reader.post("/v1/webhooks", json={"url": receiver.url, "events": ["pdf.failed"]}),
+        403,
+        "INSUFFICIENT_PERMISSIONS",
+    )
     assert_error(reader.post(f"/v1/webhooks/{created['id']}/rotate-secret"), 403, "INSUFFICIENT_PERMISSIONS")
     assert_error(generator.get("/v1/webhooks"), 403, "INSUFFICIENT_PERMISSIONS")
     assert_error(api.with_key(None).get("/v1/webhooks"), 401, "INVALID_API_KEY")
@@ -154,7 +158,11 @@ def test_send_test_event_posts_a_signed_sample_and_logs_it(api, receiver):
     assert request.json["id"] == delivery["eventId"]
     assert request.json["data"]["fileId"].endswith("_test")
 
-    shown = wait_until(lambda: (d := api.get(f"/v1/webhooks/deliveries/{delivery['id']}").json()["data"])["status"] == "delivered" and d)
+    shown = wait_until(
+        lambda: (
+            (d := api.get(f"/v1/webhooks/deliveries/{delivery['id']}").json()["data"])["status"] == "delivered" and d
+        )
+    )
     assert shown["attempts"][0]["statusCode"] == 200
 
 
@@ -162,7 +170,9 @@ def test_a_failing_test_event_is_not_retried_and_does_not_disable(api, receiver)
     created = api.post("/v1/webhooks", json={"url": receiver.url, "events": ["pdf.failed"]}).json()["data"]
     receiver.script(410)
     delivery = api.post(f"/v1/webhooks/{created['id']}/test").json()["data"]
-    shown = wait_until(lambda: (d := api.get(f"/v1/webhooks/deliveries/{delivery['id']}").json()["data"])["status"] == "failed" and d)
+    shown = wait_until(
+        lambda: (d := api.get(f"/v1/webhooks/deliveries/{delivery['id']}").json()["data"])["status"] == "failed" and d
+    )
     assert shown["lastStatusCode"] == 410
     time.sleep(1)
     assert len(receiver.requests) == 1

@@ -10,8 +10,19 @@ import pytest
 from tests.webhooks.conftest import expected_signature, signature_matches
 
 GENERATED_FIELDS = {
-    "fileId", "requestId", "url", "signedUrl", "filename", "sizeBytes", "processingTimeMs", "generationMethod",
-    "templateId", "templateName", "storageProvider", "storageMode", "externalCopies",
+    "fileId",
+    "requestId",
+    "url",
+    "signedUrl",
+    "filename",
+    "sizeBytes",
+    "processingTimeMs",
+    "generationMethod",
+    "templateId",
+    "templateName",
+    "storageProvider",
+    "storageMode",
+    "externalCopies",
 }
 FAILED_FIELDS = {"requestId", "error", "errorCode", "templateId", "templateName"}
 
@@ -170,7 +181,9 @@ def test_a_410_disables_the_endpoint_with_a_visible_reason(api, receiver, make_e
     endpoint = make_endpoint()
     receiver.script(410)
     assert api.generate(htmlContent="<p>gone</p>").status_code == 200
-    shown = wait_until(lambda: (d := api.get(f"/v1/webhooks/{endpoint['id']}").json()["data"])["enabled"] is False and d)
+    shown = wait_until(
+        lambda: (d := api.get(f"/v1/webhooks/{endpoint['id']}").json()["data"])["enabled"] is False and d
+    )
     assert shown["disabledReason"] == "The endpoint answered 410 Gone"
     assert shown["disabledAt"]
 
@@ -190,7 +203,9 @@ def test_an_endpoint_is_disabled_after_five_events_in_a_row_fail(api, receiver, 
     for n in range(6):
         assert api.generate(htmlContent=f"<p>event {n}</p>").status_code == 200
         receiver.wait_for(n + 1)
-    shown = wait_until(lambda: (d := api.get(f"/v1/webhooks/{endpoint['id']}").json()["data"])["enabled"] is False and d)
+    shown = wait_until(
+        lambda: (d := api.get(f"/v1/webhooks/{endpoint['id']}").json()["data"])["enabled"] is False and d
+    )
     assert shown["consecutiveFailures"] == 5
     assert shown["disabledReason"] == "5 events in a row could not be delivered (last: HTTP 400)"
 
@@ -201,9 +216,7 @@ def test_a_success_resets_the_failure_count(api, receiver, make_endpoint, celery
     for n in range(3):
         assert api.generate(htmlContent=f"<p>event {n}</p>").status_code == 200
         receiver.wait_for(n + 1)
-    assert wait_until(
-        lambda: [d for d in deliveries(api, endpoint["id"]) if d["status"] == "delivered"], timeout=30
-    )
+    assert wait_until(lambda: [d for d in deliveries(api, endpoint["id"]) if d["status"] == "delivered"], timeout=30)
     assert api.get(f"/v1/webhooks/{endpoint['id']}").json()["data"]["consecutiveFailures"] == 0
 
 
@@ -225,7 +238,9 @@ def test_each_subscribed_endpoint_gets_its_own_signed_delivery_of_the_same_event
     assert one.json["id"] == two.json["id"]
     assert one.header("X-Fileloom-Delivery-Id") != two.header("X-Fileloom-Delivery-Id")
     secrets = {first["secret"], second["secret"]}
-    assert {s for s in secrets for r in (one, two) if signature_matches(r.header("X-Fileloom-Signature"), s, r.body)} == secrets
+    assert {
+        s for s in secrets for r in (one, two) if signature_matches(r.header("X-Fileloom-Signature"), s, r.body)
+    } == secrets
 
 
 def test_a_receiver_down_for_a_while_gets_every_event_exactly_once(api, receiver, make_endpoint, celery_beat_process):
@@ -237,9 +252,14 @@ def test_a_receiver_down_for_a_while_gets_every_event_exactly_once(api, receiver
     assert all(r.status_code == 200 for r in results)
     # Every delivery failed at least twice (connection refused) before the receiver comes back.
     assert wait_until(
-        lambda: WebhookAttempt.objects.filter(delivery__endpoint_id=endpoint["id"], status_code__isnull=True)
-        .values("delivery_id").distinct().count() == 3
-        and WebhookAttempt.objects.filter(delivery__endpoint_id=endpoint["id"], number=2).count() == 3
+        lambda: (
+            WebhookAttempt.objects.filter(delivery__endpoint_id=endpoint["id"], status_code__isnull=True)
+            .values("delivery_id")
+            .distinct()
+            .count()
+            == 3
+            and WebhookAttempt.objects.filter(delivery__endpoint_id=endpoint["id"], number=2).count() == 3
+        )
     )
     receiver.up()
     received = receiver.wait_for(3)

@@ -44,7 +44,9 @@ def test_the_python_snippet_accepts_a_real_delivery_and_rejects_tampering(delive
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_the_javascript_snippet_accepts_a_real_delivery_and_rejects_tampering(delivered, tmp_path):
     secret, request = delivered
-    harness = _snippet("javascript") + """
+    harness = (
+        _snippet("javascript")
+        + """
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const body = Buffer.from(input.body, "base64");
 console.log(JSON.stringify([
@@ -54,6 +56,7 @@ console.log(JSON.stringify([
   verifyFileloom(input.secret, body, input.signature, String(Math.floor(Date.now() / 1000) - 301)),
 ]));
 """
+    )
     script = tmp_path / "verify.js"
     script.write_text(harness)
     import base64

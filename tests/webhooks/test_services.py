@@ -86,9 +86,7 @@ def test_a_hostname_resolving_to_a_private_address_is_refused_when_connecting(ac
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     settings.WEBHOOK_ALLOW_HTTP_LOOPBACK = False
     with pytest.raises(outbound.OutboundError) as refused:
-        outbound.request(
-            "POST", f"http://hooks.example.test:{receiver.port}/hooks", data=b"{}", allowed_networks=[]
-        )
+        outbound.request("POST", f"http://hooks.example.test:{receiver.port}/hooks", data=b"{}", allowed_networks=[])
     assert refused.value.kind == "refused"
     assert receiver.requests == []
 
@@ -123,8 +121,12 @@ def test_a_rolled_back_generation_sends_nothing(api, acme, receiver):
 
     def failed_generation(request_id: str):  # type: ignore[no-untyped-def]
         return Generation.objects.create(
-            request_id=request_id, workspace=acme, status=GenerationStatus.FAILED, filename="x.pdf",
-            error_code="PDF_GENERATION_FAILED", error_message="boom",
+            request_id=request_id,
+            workspace=acme,
+            status=GenerationStatus.FAILED,
+            filename="x.pdf",
+            error_code="PDF_GENERATION_FAILED",
+            error_message="boom",
         )
 
     with pytest.raises(RuntimeError), transaction.atomic():

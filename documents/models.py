@@ -42,13 +42,22 @@ class Generation(models.Model):
     error_message = models.TextField(blank=True, default="")
     processing_time_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The worker rendering this row: a fresh token per claim, renewed by a heartbeat. A claim
+    # whose heartbeat is older than GENERATION_CLAIM_STALE_SECONDS belongs to a dead worker.
+    claim_token = models.CharField(max_length=32, blank=True, default="")
+    claimed_by = models.CharField(max_length=200, blank=True, default="", help_text="host:pid of the renderer")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["workspace", "status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "status", "-created_at"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
@@ -56,3 +65,26 @@ class Generation(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (GenerationStatus.COMPLETED, GenerationStatus.FAILED)
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` seen on a generate request, kept for IDEMPOTENCY_KEY_TTL_HOURS.
+
+    The unique (workspace, key) constraint is what stops two concurrent duplicates from both
+    rendering: the second insert fails and that request waits for the first one's outcome.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical JSON body")
+    generation = models.ForeignKey(Generation, null=True, blank=True, on_delete=models.CASCADE)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="unique_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}:{self.key}"

@@ -4,31 +4,46 @@ Life of a generation: `generation_create` (web: compile Handlebars, reserve a cr
 row as `queued`, enqueue after commit) → `generation_execute` (worker: claim, render, store,
 complete) → the web either answers 202 (async) or waits for the row (`generation_wait`).
 Any failure after the credit was reserved gives the credit back (`generation_fail`).
+
+Never stuck: the worker holds a claim (token + heartbeat) while it renders. A redelivered task
+takes over a claim whose heartbeat went stale (its worker died), and `generations_reap` (a
+periodic task) re-queues stale rows, or fails them once GENERATION_MAX_ATTEMPTS renders were
+started or the render ran past its time limit. See docs/jobs.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
+import socket
+import threading
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.selectors import limits_for
 from billing.services import Usage, credits_refund, credits_reserve, usage_get
-from documents.models import Generation, GenerationStatus
+from documents.models import Generation, GenerationStatus, IdempotencyKey
 from documents.pages import PageSetup
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     PayloadTooLarge,
     TemplateCompilationFailed,
+    ValidationFailed,
 )
 from templates_app import handlebars
 from templates_app.jsvalues import SafeString
@@ -175,6 +190,7 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
             html=html,
             options=setup_dict,
             filename=sanitise_filename(filename),
+            enqueued_at=timezone.now(),
         )
         timeout = limits.render_timeout_seconds
         transaction.on_commit(lambda: _enqueue(generation.id, timeout))
@@ -182,22 +198,25 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
 
 
 def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template, error: ApplicationError) -> None:  # type: ignore[no-untyped-def]
-    """Keep a failed record of a request whose template did not compile (nothing was charged)."""
-    Generation.objects.create(
-        request_id=request_id,
-        workspace=api_key.workspace,
-        api_key=api_key,
-        status=GenerationStatus.FAILED,
-        is_async=data.is_async,
-        generation_method="template" if template else "html",
-        template_id=template.id if template else "",
-        template_name=template.name if template else "",
-        template_version=template.version if template else None,
-        filename=sanitise_filename(data.filename),
-        error_code=error.code,
-        error_message=error.message,
-        finished_at=timezone.now(),
-    )
+    """Keep a failed record of a request whose template did not compile (nothing was charged),
+    and emit pdf.failed for it in the same transaction."""
+    with transaction.atomic():
+        generation = Generation.objects.create(
+            request_id=request_id,
+            workspace=api_key.workspace,
+            api_key=api_key,
+            status=GenerationStatus.FAILED,
+            is_async=data.is_async,
+            generation_method="template" if template else "html",
+            template_id=template.id if template else "",
+            template_name=template.name if template else "",
+            template_version=template.version if template else None,
+            filename=sanitise_filename(data.filename),
+            error_code=error.code,
+            error_message=error.message,
+            finished_at=timezone.now(),
+        )
+        generation_event_emit(generation=generation)
 
 
 def _enqueue(generation_id: str, timeout: int) -> None:
@@ -216,12 +235,21 @@ def _enqueue(generation_id: str, timeout: int) -> None:
         )
 
 
-def generation_fail(*, generation_id: str, code: str, message: str) -> bool:
-    """Mark an unfinished generation failed and refund its credit. False if it had finished."""
+def generation_fail(*, generation_id: str, code: str, message: str, claim_token: str | None = None) -> bool:
+    """Mark an unfinished generation failed and refund its credit. False if it had finished.
+
+    With claim_token, only while that claim still holds the row (a worker whose claim was
+    taken over must not fail the render that replaced it).
+    """
+    unfinished = Generation.objects.filter(
+        pk=generation_id, status__in=[GenerationStatus.QUEUED, GenerationStatus.PROCESSING]
+    )
+    if claim_token is not None:
+        unfinished = unfinished.filter(claim_token=claim_token)
     with transaction.atomic():
-        updated = Generation.objects.filter(
-            pk=generation_id, status__in=[GenerationStatus.QUEUED, GenerationStatus.PROCESSING]
-        ).update(status=GenerationStatus.FAILED, error_code=code, error_message=message, finished_at=timezone.now())
+        updated = unfinished.update(
+            status=GenerationStatus.FAILED, error_code=code, error_message=message, finished_at=timezone.now()
+        )
         if updated != 1:
             return False
         generation = Generation.objects.select_related("workspace").get(pk=generation_id)
@@ -231,22 +259,109 @@ def generation_fail(*, generation_id: str, code: str, message: str) -> bool:
     return True
 
 
+def _worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _stale_before() -> Any:
+    return timezone.now() - timedelta(seconds=settings.GENERATION_CLAIM_STALE_SECONDS)
+
+
+def generation_claim(*, generation_id: str) -> str:
+    """Take the row for rendering. Returns a claim token, or an outcome when not claimed.
+
+    Claimable: `queued`, or `processing` with a stale heartbeat (the worker that held it died;
+    this is how a redelivered task takes over). Each claim counts as an attempt; past
+    GENERATION_MAX_ATTEMPTS the generation fails instead. Outcomes: "busy" (a live worker is
+    rendering it), "finished", "missing", "gave-up".
+    """
+    now = timezone.now()
+    stale_before = _stale_before()
+    token = uuid.uuid4().hex
+    claimable = Q(status=GenerationStatus.QUEUED) | Q(status=GenerationStatus.PROCESSING, heartbeat_at__lt=stale_before)
+    claimed = Generation.objects.filter(
+        claimable, pk=generation_id, attempts__lt=settings.GENERATION_MAX_ATTEMPTS
+    ).update(
+        status=GenerationStatus.PROCESSING,
+        claim_token=token,
+        claimed_by=_worker_identity(),
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )
+    if claimed == 1:
+        return token
+    row = Generation.objects.filter(pk=generation_id).values("status", "heartbeat_at", "claim_token").first()
+    if row is None:
+        return "missing"
+    if row["status"] in (GenerationStatus.COMPLETED, GenerationStatus.FAILED):
+        return "finished"
+    if row["status"] == GenerationStatus.PROCESSING and row["heartbeat_at"] and row["heartbeat_at"] >= stale_before:
+        return "busy"
+    # Unfinished, not claimable: every attempt was used up.
+    generation_fail(
+        generation_id=generation_id,
+        code=ErrorCode.PDF_GENERATION_FAILED,
+        message=f"PDF generation failed: the worker stopped during each of {settings.GENERATION_MAX_ATTEMPTS} attempts",
+        claim_token=row["claim_token"] if row["status"] == GenerationStatus.PROCESSING else None,
+    )
+    return "gave-up"
+
+
+class _Heartbeat:
+    """Renews a claim from a background thread while the render runs in the task's thread.
+
+    WeasyPrint's C calls (through cffi) release the GIL, so the beat keeps time even during a
+    long layout; if the process dies (SIGKILL, OOM, hard time limit) the beat stops with it.
+    """
+
+    def __init__(self, generation_id: str, token: str) -> None:
+        self.generation_id = generation_id
+        self.token = token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{generation_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(settings.GENERATION_HEARTBEAT_SECONDS):
+                Generation.objects.filter(
+                    pk=self.generation_id, claim_token=self.token, status=GenerationStatus.PROCESSING
+                ).update(heartbeat_at=timezone.now())
+        except Exception:  # a missed beat only risks a takeover, which the claim token makes safe
+            logger.exception("heartbeat for generation %s failed", self.generation_id)
+        finally:
+            connections.close_all()
+
+
 def generation_execute(*, generation_id: str) -> str:
     """Render, store and complete one generation (worker side). Returns a short outcome.
 
     Claims the row with a conditional update, so a duplicate delivery of the same task renders
-    nothing. If the web side gave up (timeout) while we rendered, the stored object is removed.
+    nothing while the first is alive ("busy"). Completion is conditional on our claim token: if
+    our claim was taken over, or the web side gave up (timeout) while we rendered, the stored
+    object is removed and the outcome is "abandoned".
     """
+    token = generation_claim(generation_id=generation_id)
+    if token in ("busy", "finished", "missing", "gave-up"):
+        return token
+    with _Heartbeat(generation_id, token):
+        return _render_claimed(generation_id=generation_id, token=token)
+
+
+def _render_claimed(*, generation_id: str, token: str) -> str:
     from celery.exceptions import SoftTimeLimitExceeded
 
     from documents import renderer
     from storage_app.services import file_store_generated
 
-    claimed = Generation.objects.filter(pk=generation_id, status=GenerationStatus.QUEUED).update(
-        status=GenerationStatus.PROCESSING, started_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    if claimed != 1:
-        return "not-claimed"
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
     limits = limits_for(workspace_id=generation.workspace_id)
     setup = PageSetup.from_dict(generation.options)
@@ -255,13 +370,17 @@ def generation_execute(*, generation_id: str) -> str:
     except SoftTimeLimitExceeded:
         generation_fail(
             generation_id=generation_id,
+            claim_token=token,
             code=ErrorCode.REQUEST_TIMEOUT,
             message=f"PDF generation timed out after {limits.render_timeout_seconds} seconds",
         )
         return "timeout"
     except renderer.RenderError as exc:
         generation_fail(
-            generation_id=generation_id, code=ErrorCode.PDF_GENERATION_FAILED, message=f"PDF generation failed: {exc}"
+            generation_id=generation_id,
+            claim_token=token,
+            code=ErrorCode.PDF_GENERATION_FAILED,
+            message=f"PDF generation failed: {exc}",
         )
         return "render-failed"
 
@@ -269,6 +388,7 @@ def generation_execute(*, generation_id: str) -> str:
         limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
         generation_fail(
             generation_id=generation_id,
+            claim_token=token,
             code=ErrorCode.FILE_TOO_LARGE,
             message=f"Generated PDF exceeds size limit of {limit_mb:g}MB",
         )
@@ -288,6 +408,7 @@ def generation_execute(*, generation_id: str) -> str:
         logger.exception("storing generation %s failed", generation_id)
         generation_fail(
             generation_id=generation_id,
+            claim_token=token,
             code=ErrorCode.PDF_GENERATION_FAILED,
             message="PDF generation failed: the file could not be stored",
         )
@@ -297,7 +418,9 @@ def generation_execute(*, generation_id: str) -> str:
     finished = timezone.now()
     with transaction.atomic():
         stored.save()
-        completed = Generation.objects.filter(pk=generation_id, status=GenerationStatus.PROCESSING).update(
+        completed = Generation.objects.filter(
+            pk=generation_id, status=GenerationStatus.PROCESSING, claim_token=token
+        ).update(
             status=GenerationStatus.COMPLETED,
             file=stored,
             warnings=outcome.warnings,
@@ -346,3 +469,187 @@ def generation_wait(*, generation: Generation, timeout: float | None = None) -> 
 
 def generation_usage(*, generation: Generation) -> Usage:
     return usage_get(workspace=generation.workspace)
+
+
+# --- Recovery --------------------------------------------------------------------------------
+
+# Celery kills a render at its hard limit: render_timeout_seconds + this (see _enqueue).
+HARD_LIMIT_EXTRA_SECONDS = 5
+REAP_BATCH = 200
+
+
+@dataclass
+class ReapOutcome:
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    redispatched: list[str] = field(default_factory=list)
+
+
+def generation_requeue(*, generation: Generation, claim_token: str) -> bool:
+    """Put a generation whose worker died back in the queue (if that claim still holds it)."""
+    with transaction.atomic():
+        updated = Generation.objects.filter(
+            pk=generation.pk, status=GenerationStatus.PROCESSING, claim_token=claim_token
+        ).update(status=GenerationStatus.QUEUED, claim_token="", heartbeat_at=None, enqueued_at=timezone.now())
+        if updated != 1:
+            return False
+        timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
+        transaction.on_commit(lambda: _enqueue(generation.pk, timeout))
+    logger.warning("generation %s re-queued: its worker (%s) stopped", generation.pk, generation.claimed_by)
+    return True
+
+
+def generations_reap() -> ReapOutcome:
+    """Find generations nobody is working on and re-queue or fail them (periodic task).
+
+    - processing, heartbeat stale: the worker died. Re-queued while attempts remain, else
+      failed (PDF_GENERATION_FAILED, credit refunded, pdf.failed emitted).
+    - processing past render timeout + hard limit + GENERATION_REAPER_MARGIN_SECONDS, even with
+      a fresh heartbeat (a hung process): failed with REQUEST_TIMEOUT.
+    - queued and not dispatched for GENERATION_REDISPATCH_AFTER_SECONDS (its message may have
+      been lost with a worker's prefetch buffer): dispatched again; the claim makes the extra
+      message harmless.
+    """
+    outcome = ReapOutcome()
+    now = timezone.now()
+    processing = Generation.objects.filter(status=GenerationStatus.PROCESSING)
+    for generation in processing.filter(heartbeat_at__lt=_stale_before()).order_by("heartbeat_at")[:REAP_BATCH]:
+        if generation.attempts < settings.GENERATION_MAX_ATTEMPTS:
+            if generation_requeue(generation=generation, claim_token=generation.claim_token):
+                outcome.requeued.append(generation.pk)
+        elif generation_fail(
+            generation_id=generation.pk,
+            claim_token=generation.claim_token,
+            code=ErrorCode.PDF_GENERATION_FAILED,
+            message=f"PDF generation failed: the worker stopped during each of {generation.attempts} attempts",
+        ):
+            outcome.failed.append(generation.pk)
+
+    overdue_after = HARD_LIMIT_EXTRA_SECONDS + settings.GENERATION_REAPER_MARGIN_SECONDS
+    for generation in processing.filter(started_at__lt=now - timedelta(seconds=overdue_after))[:REAP_BATCH]:
+        timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
+        if generation.started_at and generation.started_at < now - timedelta(seconds=timeout + overdue_after):
+            if generation_fail(
+                generation_id=generation.pk,
+                claim_token=generation.claim_token,
+                code=ErrorCode.REQUEST_TIMEOUT,
+                message=f"PDF generation timed out after {timeout} seconds",
+            ):
+                outcome.failed.append(generation.pk)
+
+    redispatch_before = now - timedelta(seconds=settings.GENERATION_REDISPATCH_AFTER_SECONDS)
+    waiting = Generation.objects.filter(status=GenerationStatus.QUEUED, enqueued_at__lt=redispatch_before)
+    for generation in waiting.order_by("enqueued_at")[:REAP_BATCH]:
+        touched = Generation.objects.filter(
+            pk=generation.pk, status=GenerationStatus.QUEUED, enqueued_at=generation.enqueued_at
+        ).update(enqueued_at=now)
+        if touched == 1:
+            _enqueue(generation.pk, limits_for(workspace_id=generation.workspace_id).render_timeout_seconds)
+            outcome.redispatched.append(generation.pk)
+    return outcome
+
+
+# --- Idempotency -----------------------------------------------------------------------------
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+IDEMPOTENCY_POLL_SECONDS = 0.05
+# A duplicate whose original finished but never stored its response (its web process died)
+# rebuilds the response from the generation after this long.
+IDEMPOTENCY_ORPHAN_SECONDS = 5.0
+
+
+def request_fingerprint(body: Any) -> str:
+    """SHA-256 of the canonical JSON of a request body (key order and spacing do not matter)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_key_validate(raw: str) -> str:
+    if not _IDEMPOTENCY_KEY.fullmatch(raw):
+        raise ValidationFailed(details=["Idempotency-Key must be 1 to 255 printable ASCII characters"])
+    return raw
+
+
+@dataclass
+class IdempotencyClaim:
+    record: IdempotencyKey
+    is_new: bool  # True: this request owns the key and does the work
+
+
+def idempotency_key_claim(*, workspace, key: str, request_hash: str) -> IdempotencyClaim:  # type: ignore[no-untyped-def]
+    """Take `key` for this request, or find the earlier request that holds it.
+
+    The unique constraint decides between concurrent duplicates: exactly one insert wins.
+    An expired key (older than IDEMPOTENCY_KEY_TTL_HOURS) is dropped and taken afresh.
+    Raises IdempotencyKeyReused when the earlier request had a different body.
+    """
+    for _ in range(5):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    workspace=workspace,
+                    key=key,
+                    request_hash=request_hash,
+                    expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
+                )
+            return IdempotencyClaim(record=record, is_new=True)
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(workspace=workspace, key=key).first()
+        if existing is None:  # released by its owner in the meantime: try again
+            continue
+        if existing.expires_at <= now:
+            IdempotencyKey.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+            continue
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        return IdempotencyClaim(record=existing, is_new=False)
+    raise IdempotencyKeyInUse()
+
+
+def idempotency_key_attach(*, record: IdempotencyKey, generation: Generation) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(generation=generation)
+    record.generation = generation
+
+
+def idempotency_key_release(*, record: IdempotencyKey) -> None:
+    """Forget a key whose request failed before it started a generation (nothing to replay)."""
+    IdempotencyKey.objects.filter(pk=record.pk).delete()
+
+
+def idempotency_key_record_response(*, record: IdempotencyKey, status: int, body: dict[str, Any]) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk, response_status__isnull=True).update(
+        response_status=status, response_body=body
+    )
+
+
+def idempotency_key_wait(*, record: IdempotencyKey, timeout: float) -> IdempotencyKey | None:
+    """Wait for the request holding the key to finish.
+
+    Returns the record with a stored response; or with a finished generation but no response
+    (the original request died before answering); or None if the key was released (the caller
+    may claim it again). Raises IdempotencyKeyInUse at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = IdempotencyKey.objects.select_related("generation").filter(pk=record.pk).first()
+        if current is None:
+            return None
+        if current.response_status is not None:
+            return current
+        generation = current.generation
+        if (
+            generation is not None
+            and generation.is_finished
+            and generation.finished_at is not None
+            and (timezone.now() - generation.finished_at).total_seconds() > IDEMPOTENCY_ORPHAN_SECONDS
+        ):
+            return current
+        time.sleep(IDEMPOTENCY_POLL_SECONDS)
+    raise IdempotencyKeyInUse()
+
+
+def idempotency_keys_purge() -> int:
+    """Delete expired keys (periodic task)."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

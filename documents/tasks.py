@@ -4,12 +4,17 @@ import logging
 
 from celery import shared_task
 from celery.signals import worker_process_init
+from django.conf import settings
 
 from documents.models import Generation
-from documents.services import generation_execute
+from documents.services import generation_execute, generations_reap, idempotency_keys_purge
 from fileloom.middleware import bind_request_id
 
 logger = logging.getLogger("fileloom.documents")
+
+# A delivery that finds a live worker rendering the row checks again this many times, one
+# stale period apart, in case that worker dies (then this delivery takes the render over).
+BUSY_RECHECKS = 3
 
 
 @worker_process_init.connect
@@ -26,11 +31,14 @@ def _warm_renderer(**_: object) -> None:
         logger.exception("renderer warm-up failed")
 
 
-@shared_task(name="documents.tasks.render_generation", acks_late=True, reject_on_worker_lost=True)
-def render_generation(generation_id: str) -> str:
-    """Render one generation. Idempotent: a duplicate delivery finds the row claimed and skips.
+@shared_task(name="documents.tasks.render_generation", bind=True, acks_late=True, reject_on_worker_lost=True)
+def render_generation(self, generation_id: str) -> str:  # type: ignore[no-untyped-def]
+    """Render one generation. Idempotent: the row is claimed before rendering.
 
-    Not retried: a render that fails is recorded as failed (with its credit refunded).
+    acks_late + reject_on_worker_lost: if the worker dies mid-render the message is redelivered,
+    and the redelivery takes over once the dead worker's heartbeat is stale ("busy" until then,
+    so it re-checks later, BUSY_RECHECKS times at most; the reaper covers the rest).
+    Not retried otherwise: a render that fails is recorded as failed (credit refunded).
     """
     request_id = Generation.objects.filter(pk=generation_id).values_list("request_id", flat=True).first()
     bind_request_id(request_id)
@@ -50,4 +58,35 @@ def render_generation(generation_id: str) -> str:
     finally:
         bind_request_id(None)
     logger.info("generation %s: %s", generation_id, outcome)
+    if outcome == "busy" and self.request.retries < BUSY_RECHECKS:
+        raise self.retry(countdown=settings.GENERATION_CLAIM_STALE_SECONDS + 1, max_retries=BUSY_RECHECKS)
     return outcome
+
+
+@shared_task(name="documents.tasks.reap_generations", ignore_result=True)
+def reap_generations() -> str:
+    """Periodic: re-queue or fail generations whose worker died (documents.services.generations_reap)."""
+    outcome = generations_reap()
+    if outcome.requeued or outcome.failed or outcome.redispatched:
+        logger.warning(
+            "reaper: requeued %s failed %s redispatched %s", outcome.requeued, outcome.failed, outcome.redispatched
+        )
+    return f"requeued={len(outcome.requeued)} failed={len(outcome.failed)} redispatched={len(outcome.redispatched)}"
+
+
+@shared_task(name="documents.tasks.purge_idempotency_keys", ignore_result=True)
+def purge_idempotency_keys() -> int:
+    return idempotency_keys_purge()
+
+
+def register_periodic_tasks(app) -> None:  # type: ignore[no-untyped-def]
+    app.conf.beat_schedule["documents-reap-generations"] = {
+        "task": "documents.tasks.reap_generations",
+        "schedule": settings.GENERATION_REAPER_INTERVAL_SECONDS,
+        "options": {"queue": "default", "expires": max(settings.GENERATION_REAPER_INTERVAL_SECONDS * 2, 1)},
+    }
+    app.conf.beat_schedule["documents-purge-idempotency-keys"] = {
+        "task": "documents.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"queue": "default"},
+    }

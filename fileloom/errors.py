@@ -47,6 +47,9 @@ class ErrorCode(StrEnum):
     PLAN_LIMIT_REACHED = "PLAN_LIMIT_REACHED"
     PAYMENT_PROVIDER_ERROR = "PAYMENT_PROVIDER_ERROR"
     STORAGE_CONNECTION_FAILED = "STORAGE_CONNECTION_FAILED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
+    WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
 
 
 class ApplicationError(Exception):
@@ -144,6 +147,18 @@ class PayloadTooLarge(ApplicationError):
 class GenerationFailed(ApplicationError):
     code = ErrorCode.PDF_GENERATION_FAILED
     status = 502
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+    status = 422
+    message = "This Idempotency-Key was already used with a different request body"
+
+
+class IdempotencyKeyInUse(ApplicationError):
+    code = ErrorCode.IDEMPOTENCY_KEY_IN_USE
+    status = 409
+    message = "A request with this Idempotency-Key is still being processed; retry shortly"
 
 
 # Statuses of errors that a finished generation can carry (stored as a code on the record).

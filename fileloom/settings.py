@@ -48,6 +48,16 @@ def env_int(name: str, default: int | None) -> int | None:
         raise SettingError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a number, got {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -284,6 +294,31 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Async jobs and idempotency (docs/jobs.md) ---------------------------------------------
+# A worker renewing its claim on a generation every HEARTBEAT seconds; a claim older than
+# STALE seconds belongs to a dead worker and may be taken over (at most MAX_ATTEMPTS renders).
+GENERATION_HEARTBEAT_SECONDS = env_float("GENERATION_HEARTBEAT_SECONDS", 0.5 if TESTING else 5)
+GENERATION_CLAIM_STALE_SECONDS = env_float("GENERATION_CLAIM_STALE_SECONDS", 5 if TESTING else 30)
+GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3) or 3
+# The reaper (a periodic task) re-queues or fails stuck generations.
+GENERATION_REAPER_INTERVAL_SECONDS = env_float("GENERATION_REAPER_INTERVAL_SECONDS", 1 if TESTING else 15)
+# A generation still processing this long after render timeout + hard limit is failed.
+GENERATION_REAPER_MARGIN_SECONDS = env_int("GENERATION_REAPER_MARGIN_SECONDS", 60) or 0
+# A queued generation whose message may have been lost is re-dispatched after this long.
+GENERATION_REDISPATCH_AFTER_SECONDS = env_int("GENERATION_REDISPATCH_AFTER_SECONDS", 300) or 300
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24) or 24
+
+# --- Webhooks (docs/webhooks.md) ------------------------------------------------------------
+# http:// (and loopback addresses) for webhook URLs: development and tests only.
+WEBHOOK_ALLOW_HTTP_LOOPBACK = env_bool("WEBHOOK_ALLOW_HTTP_LOOPBACK", TESTING)
+# Retry delays are (1, 5, 30, 120, 360, 720, 1440) x this base: 1 min ... 24 h by default.
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 0.2 if TESTING else 60)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 2 if TESTING else 5)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 2 if TESTING else 10)
+WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int("WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", 5) or 5
+WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24) or 0
+WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", 0.5 if TESTING else 10)
 
 # --- Quota ---------------------------------------------------------------------------------
 BILLING_ENABLED = env_bool("BILLING_ENABLED", False)

@@ -209,3 +209,42 @@ class Api:
 @pytest.fixture
 def api(live_server: Any, celery_worker_process: Any, owner: Member) -> Api:
     return Api(live_server.url, owner.raw_key)
+
+
+def start_beat(log_path: Path) -> subprocess.Popen:
+    """Celery beat with the test settings (periodic tasks every second or so, see settings)."""
+    env = {**os.environ, "FILELOOM_TEST_RUN": "1", "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    schedule = log_path.with_suffix(".schedule")
+    for stale in log_path.parent.glob(schedule.name + "*"):
+        stale.unlink()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "fileloom", "beat", "-l", "info", "-s", str(schedule), "--pidfile="],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + WORKER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery beat exited early:\n{log_path.read_text(errors='replace')[-4000:]}")
+        if "Sending due task" in log_path.read_text(errors="replace"):
+            return process
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"celery beat did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def celery_beat_process(celery_worker_process: Any) -> Any:
+    """The periodic tasks (generation reaper, due webhook deliveries) for tests that need them."""
+    process = start_beat(settings.VAR_DIR / "beat.log")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

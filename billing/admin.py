@@ -48,6 +48,8 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 def _owned_workspace_ids(request: HttpRequest) -> list[str]:
+    if not request.user.is_authenticated:  # the login page asks too
+        return []
     return list(Membership.objects.filter(user=request.user, role=Role.OWNER).values_list("workspace_id", flat=True))
 
 

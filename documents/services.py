@@ -528,14 +528,14 @@ def generations_reap() -> ReapOutcome:
     overdue_after = HARD_LIMIT_EXTRA_SECONDS + settings.GENERATION_REAPER_MARGIN_SECONDS
     for generation in processing.filter(started_at__lt=now - timedelta(seconds=overdue_after))[:REAP_BATCH]:
         timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
-        if generation.started_at and generation.started_at < now - timedelta(seconds=timeout + overdue_after):
-            if generation_fail(
-                generation_id=generation.pk,
-                claim_token=generation.claim_token,
-                code=ErrorCode.REQUEST_TIMEOUT,
-                message=f"PDF generation timed out after {timeout} seconds",
-            ):
-                outcome.failed.append(generation.pk)
+        overdue = generation.started_at and generation.started_at < now - timedelta(seconds=timeout + overdue_after)
+        if overdue and generation_fail(
+            generation_id=generation.pk,
+            claim_token=generation.claim_token,
+            code=ErrorCode.REQUEST_TIMEOUT,
+            message=f"PDF generation timed out after {timeout} seconds",
+        ):
+            outcome.failed.append(generation.pk)
 
     redispatch_before = now - timedelta(seconds=settings.GENERATION_REDISPATCH_AFTER_SECONDS)
     waiting = Generation.objects.filter(status=GenerationStatus.QUEUED, enqueued_at__lt=redispatch_before)

@@ -102,3 +102,9 @@ def test_the_admin_shows_a_new_key_once(client, acme, django_user_model):
     assert key is not None and key.permissions == ["pdf.generate"] and key.name == "from admin"
     listing = client.get("/admin/accounts/apikey/").content.decode()
     assert raw not in listing
+
+
+def test_the_admin_login_page_renders_for_anonymous_visitors(client, transactional_db):
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content

@@ -173,7 +173,7 @@ def billing_on(settings: Any, stripe_api: StripeStandIn) -> StripeStandIn:
     settings.STRIPE_SECRET_KEY = STRIPE_SECRET_KEY
     settings.STRIPE_API_BASE = stripe_api.url
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_PRICES = dict((key, price) for key, _, price in (item.partition("=") for item in PRICES.split(",")))
+    settings.STRIPE_PRICES = {key: price for key, _, price in (item.partition("=") for item in PRICES.split(","))}
     return stripe_api
 
 

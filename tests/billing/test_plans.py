@@ -137,7 +137,7 @@ def test_members_added_in_the_admin_count_against_the_plan_too(owner, teammate, 
 
     plan_change(workspace=acme, plan=plan_get(slug="free"))  # 2 members: owner and teammate
     newcomer = django_user_model.objects.create_user(username="nina")
-    FormSet = inlineformset_factory(Workspace, Membership, formset=MembershipFormSet, fields=["user", "role"], extra=1)
+    formset_class = inlineformset_factory(Workspace, Membership, formset=MembershipFormSet, fields=["user", "role"], extra=1)
     existing = list(Membership.objects.filter(workspace=acme).order_by("pk"))
     data = {
         "memberships-TOTAL_FORMS": "3",
@@ -148,8 +148,8 @@ def test_members_added_in_the_admin_count_against_the_plan_too(owner, teammate, 
         "memberships-2-user": str(newcomer.pk),
         "memberships-2-role": "viewer",
     }
-    formset = FormSet(data, instance=acme)
+    formset = formset_class(data, instance=acme)
     assert not formset.is_valid()
     assert "Your plan allows 2 team members" in str(formset.non_form_errors())
-    formset = FormSet({**data, "memberships-1-DELETE": "on"}, instance=acme)
+    formset = formset_class({**data, "memberships-1-DELETE": "on"}, instance=acme)
     assert formset.is_valid(), formset.errors  # replacing a member is fine

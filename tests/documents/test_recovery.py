@@ -218,7 +218,7 @@ def test_a_duplicate_message_during_a_render_does_not_render_twice(api):
 def test_a_killed_pool_child_leads_to_a_completed_job(api, celery_beat_process):
     job_id = api.generate(htmlContent=SLOW_HTML, **{"async": True}).json()["jobId"]
     claimed = wait_until(lambda: _processing(job_id))
-    host, pid = claimed.claimed_by.rsplit(":", 1)
+    _host, pid = claimed.claimed_by.rsplit(":", 1)
     time.sleep(0.5)
     os.kill(int(pid), signal.SIGKILL)  # the prefork child dies mid-render, as under the OOM killer
 

@@ -1,19 +1,17 @@
-"""Measurements: raw renders in forked processes, and HTTP load against the running stack.
-
-Raw renders run in children forked from a parent that has not imported WeasyPrint (as Celery's
-prefork pool does), each warmed with `documents.renderer.warm_up()` first.
-"""
+"""Measurements: raw renders in warm forked processes, and HTTP load against the running stack."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import multiprocessing
+import signal
 import statistics
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from dataclasses import dataclass, field
+from typing import Any
 
 _fork = multiprocessing.get_context("fork")
 
@@ -57,8 +55,16 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 # --- Raw renders ---------------------------------------------------------------------------
 
 
-def _render_child(conn: Any, job: dict[str, Any], start_at: Any) -> None:
-    """In a forked child: warm up, then render `job["html"]` and report timings through `conn`."""
+def _render_server(conn: Any, documents: dict[str, tuple[str, dict[str, Any]]], warm: str) -> None:
+    """In a forked child: warm up, then render documents on command until told to stop.
+
+    Commands: ("render", name, count) → durations and the page count; ("run_for", name, begin,
+    seconds) → render back to back from the monotonic time `begin` until `seconds` later;
+    ("stop",). Durations are wall time; the CPU time of each render comes along.
+    """
+    # The parent stops its children itself; a terminal's Ctrl-C must not print their tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         import pypdfium2
         from weasyprint.text import ffi
@@ -66,48 +72,43 @@ def _render_child(conn: Any, job: dict[str, Any], start_at: Any) -> None:
         from documents import renderer
         from documents.pages import PageSetup
 
-        setup = PageSetup.from_dict(job["options"])
+        setups = {name: (html, PageSetup.from_dict(options)) for name, (html, options) in documents.items()}
+
+        def render(name: str) -> tuple[float, float, bytes]:
+            html, setup = setups[name]
+            cpu, started = time.process_time(), time.perf_counter()
+            pdf = renderer.render_pdf(html, setup)
+            return time.perf_counter() - started, time.process_time() - cpu, pdf
+
         renderer.warm_up()
-        for _ in range(job.get("warm", 0)):
-            renderer.render_pdf(job["html"], setup)
-        conn.send({"ready": True})
-        if start_at is not None:  # throughput mode: all children start at the same moment
-            begin = start_at.get()
-            while time.monotonic() < begin:
-                time.sleep(0.001)
-        else:
-            begin = time.monotonic()
-        seconds = job.get("seconds")
-        iterations = job.get("iterations")
-        max_seconds = job.get("max_seconds")
-        durations: list[float] = []
-        pdf = b""
+        for _ in range(2):
+            render(warm)
+        conn.send({"ready": True, "harfbuzz_subset": ffi.harfbuzz_subset is not None})
         while True:
-            now = time.monotonic()
-            if seconds is not None and now >= begin + seconds:
-                break
-            if iterations is not None and len(durations) >= iterations:
-                break
-            if (
-                max_seconds is not None
-                and now >= begin + max_seconds
-                and len(durations) >= job.get("min_iterations", 1)
-            ):
-                break
-            started = time.perf_counter()
-            pdf = renderer.render_pdf(job["html"], setup)
-            durations.append(time.perf_counter() - started)
-        finished = time.monotonic()
-        conn.send(
-            {
-                "durations": durations,
-                "begin": begin,
-                "finished": finished,
-                "pages": len(pypdfium2.PdfDocument(pdf)) if pdf else 0,
-                "pdf_bytes": len(pdf),
-                "harfbuzz_subset": ffi.harfbuzz_subset is not None,
-            }
-        )
+            command = conn.recv()
+            if command[0] == "stop":
+                return
+            durations: list[float] = []
+            cpu: list[float] = []
+            if command[0] == "render":
+                pdf = b""
+                for _ in range(command[2]):
+                    wall, used, pdf = render(command[1])
+                    durations.append(wall)
+                    cpu.append(used)
+                pages = len(pypdfium2.PdfDocument(pdf)) if pdf else 0
+                conn.send({"durations": durations, "cpu": cpu, "pages": pages})
+            elif command[0] == "run_for":
+                _, name, begin, seconds = command
+                while time.monotonic() < begin:
+                    time.sleep(0.0005)
+                while time.monotonic() < begin + seconds:
+                    wall, used, _pdf = render(name)
+                    durations.append(wall)
+                    cpu.append(used)
+                conn.send({"durations": durations, "cpu": cpu, "finished": time.monotonic()})
+    except (EOFError, OSError):
+        return  # the parent went away
     except Exception as exc:  # report it; the parent must never wait for a dead child
         conn.send({"error": f"{exc.__class__.__name__}: {exc}"})
     finally:
@@ -117,9 +118,7 @@ def _render_child(conn: Any, job: dict[str, Any], start_at: Any) -> None:
 @dataclass
 class RawResult:
     timings: Timings
-    pages: int
-    pdf_bytes: int
-    harfbuzz_subset: bool
+    cpu_s: list[float] = field(default_factory=list)
     renders: int = 0
     elapsed_s: float = 0.0
 
@@ -127,93 +126,100 @@ class RawResult:
     def throughput(self) -> float:
         return self.renders / self.elapsed_s if self.elapsed_s else 0.0
 
+    def summary(self) -> dict[str, Any]:
+        cpu_ms = [value * 1000 for value in self.cpu_s]
+        return {
+            **self.timings.summary(),
+            "cpu_p50_ms": _round(percentile(cpu_ms, 50)),
+            "renders": self.renders,
+            "elapsed_s": round(self.elapsed_s, 2),
+            "throughput_per_s": round(self.throughput, 3),
+        }
 
-class _Children:
-    """Forked render processes, always terminated on the way out."""
+    def extend(self, other: RawResult) -> None:
+        self.timings.samples += other.timings.samples
+        self.cpu_s += other.cpu_s
+        self.renders += other.renders
+        self.elapsed_s += other.elapsed_s
 
-    def __init__(self) -> None:
-        self.items: list[tuple[Any, Any]] = []
 
-    def start(self, job: dict[str, Any], start_at: Any = None) -> Any:
-        parent_end, child_end = _fork.Pipe(duplex=False)
-        process = _fork.Process(target=_render_child, args=(child_end, job, start_at), daemon=True)
-        process.start()
-        child_end.close()
-        self.items.append((process, parent_end))
-        return parent_end
+class RenderServers:
+    """Warm render processes forked before the stack starts, kept until `close()`.
 
-    def __enter__(self) -> Self:
-        return self
+    They are forked from a parent that has not imported WeasyPrint (as Celery's prefork pool
+    children are), so each initialises its native libraries itself.
+    """
 
-    def __exit__(self, *exc: object) -> None:
-        for process, conn in self.items:
-            conn.close()
+    def __init__(self, count: int, documents: dict[str, tuple[str, dict[str, Any]]], *, warm: str) -> None:
+        self.processes: list[Any] = []
+        self.conns: list[Any] = []
+        self.harfbuzz_subset = False
+        self.last_pages = 0
+        try:
+            for _ in range(count):
+                parent_end, child_end = _fork.Pipe()
+                process = _fork.Process(target=_render_server, args=(child_end, documents, warm), daemon=True)
+                process.start()
+                child_end.close()
+                self.processes.append(process)
+                self.conns.append(parent_end)
+            for conn in self.conns:
+                self.harfbuzz_subset = bool(self._receive(conn, 300)["harfbuzz_subset"])
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _receive(conn: Any, timeout: float) -> dict[str, Any]:
+        if not conn.poll(timeout):
+            raise TimeoutError("render process did not answer")
+        message = conn.recv()
+        if "error" in message:
+            raise RuntimeError(f"render process failed: {message['error']}")
+        return dict(message)
+
+    def render(self, name: str, count: int = 1, *, server: int = 0) -> RawResult:
+        """`count` sequential renders in one process."""
+        started = time.monotonic()
+        self.conns[server].send(("render", name, count))
+        message = self._receive(self.conns[server], 3600)
+        self.last_pages = int(message["pages"])
+        return RawResult(
+            Timings(message["durations"]), message["cpu"], len(message["durations"]), time.monotonic() - started
+        )
+
+    def run_for(self, name: str, seconds: float) -> RawResult:
+        """Every process renders back to back for `seconds`, all starting at the same moment.
+
+        A render started before the deadline is counted and waited for; the elapsed time runs
+        to the last one's end (the same rule as the HTTP load).
+        """
+        begin = time.monotonic() + 0.05
+        for conn in self.conns:
+            conn.send(("run_for", name, begin, seconds))
+        messages = [self._receive(conn, seconds + 3600) for conn in self.conns]
+        durations = [value for message in messages for value in message["durations"]]
+        return RawResult(
+            Timings(durations),
+            [value for message in messages for value in message["cpu"]],
+            len(durations),
+            max(message["finished"] for message in messages) - begin,
+        )
+
+    def close(self) -> None:
+        for conn in self.conns:
+            with contextlib.suppress(OSError):
+                conn.send(("stop",))
+        for process, conn in zip(self.processes, self.conns, strict=False):
+            process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
-            process.join(timeout=10)
+                process.join(timeout=5)
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
-
-
-def _receive(conn: Any, timeout: float) -> dict[str, Any]:
-    if not conn.poll(timeout):
-        raise TimeoutError("render child did not answer")
-    message = conn.recv()
-    if "error" in message:
-        raise RuntimeError(f"render child failed: {message['error']}")
-    return message
-
-
-def raw_latency(html: str, options: dict[str, Any], *, iterations: int, max_seconds: float, warm: int = 2) -> RawResult:
-    """Sequential renders in one warm process."""
-    job = {
-        "html": html,
-        "options": options,
-        "iterations": iterations,
-        "max_seconds": max_seconds,
-        "min_iterations": min(iterations, 5),
-        "warm": warm,
-    }
-    with _Children() as children:
-        conn = children.start(job)
-        _receive(conn, timeout=300)
-        result = _receive(conn, timeout=max_seconds + 600)
-    return RawResult(
-        timings=Timings(result["durations"]),
-        pages=result["pages"],
-        pdf_bytes=result["pdf_bytes"],
-        harfbuzz_subset=result["harfbuzz_subset"],
-        renders=len(result["durations"]),
-        elapsed_s=result["finished"] - result["begin"],
-    )
-
-
-def raw_throughput(html: str, options: dict[str, Any], *, processes: int, seconds: float) -> RawResult:
-    """`processes` warm processes rendering back to back for `seconds`; renders per second.
-
-    A render started before the deadline is counted and waited for, and the elapsed time runs
-    to the last one's end (the same rule as the HTTP load).
-    """
-    job = {"html": html, "options": options, "seconds": seconds, "warm": 2}
-    start_at = _fork.Queue()
-    with _Children() as children:
-        conns = [children.start(job, start_at) for _ in range(processes)]
-        for conn in conns:
-            _receive(conn, timeout=300)
-        begin = time.monotonic() + 0.2
-        for _ in conns:
-            start_at.put(begin)
-        results = [_receive(conn, timeout=seconds + 600) for conn in conns]
-    durations = [value for result in results for value in result["durations"]]
-    return RawResult(
-        timings=Timings(durations),
-        pages=results[0]["pages"],
-        pdf_bytes=results[0]["pdf_bytes"],
-        harfbuzz_subset=results[0]["harfbuzz_subset"],
-        renders=len(durations),
-        elapsed_s=max(result["finished"] for result in results) - begin,
-    )
+            conn.close()
+        self.processes, self.conns = [], []
 
 
 # --- HTTP load -----------------------------------------------------------------------------
@@ -252,6 +258,10 @@ class LoadResult:
     @property
     def throughput(self) -> float:
         return len(self.ok) / self.elapsed_s if self.elapsed_s else 0.0
+
+    def extend(self, other: LoadResult) -> None:
+        self.samples += other.samples
+        self.elapsed_s += other.elapsed_s
 
     def summary(self) -> dict[str, Any]:
         failures: dict[str, int] = {}
@@ -384,10 +394,3 @@ def http_load(
         stop.set()
         raise
     return LoadResult(samples=samples, elapsed_s=time.monotonic() - begin, concurrency=concurrency)
-
-
-def as_dict(result: RawResult) -> dict[str, Any]:
-    data = asdict(result)
-    data.pop("timings")
-    data["elapsed_s"] = round(result.elapsed_s, 2)
-    return {**result.timings.summary(), **data, "throughput_per_s": round(result.throughput, 3)}

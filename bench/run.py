@@ -4,15 +4,15 @@
     .venv/bin/python bench/run.py --broker redis://127.0.0.1:6379/7 \\
         --database postgres://postgres@127.0.0.1:5432/fileloom_bench
 
-One run measures, in this order (see bench/README.md):
-  (a) raw renders of a 1-page invoice in a warm process (p50/p95) and in two processes at once
-      (renders per second);
-  (c) raw renders of a 45-page table report;
-  (b) the invoice through POST /v1/pdf/generate against a gunicorn + Celery stack started here:
-      p50/p95 at concurrency 1 and 8, throughput at concurrency 8; the template + data variant;
-  (c) the report through the API;
-then re-measures the raw invoice (to show drift on a busy machine), prints the figures and the
-ratios against the targets, and writes bench/results/<timestamp>.json. A MISS is a finding,
+One run (see bench/README.md) forks warm raw render processes, starts a gunicorn + Celery stack,
+and measures raw and API side by side, alternating between them so that a machine whose load
+changes during the run affects both alike:
+  (a)+(b) a 1-page invoice: raw render vs POST /v1/pdf/generate at concurrency 1 (p50/p95);
+          raw renders/s in 2 processes vs API requests/s at concurrency 8; the template + data
+          variant through the API;
+  (c)     a 45-page table report, raw vs API.
+It prints the figures and the ratios against the targets, and writes
+bench/results/<timestamp>.json. A MISS is a finding,
 not a failure: the exit status is 0 whenever the measurement itself completed.
 """
 
@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--broker", help="CELERY_BROKER_URL (127.0.0.1 only); default: the embedded filesystem broker")
     parser.add_argument("--database", help="DATABASE_URL (127.0.0.1 only); default: SQLite in a temporary directory")
     parser.add_argument("--iterations", type=int, default=40, help="invoice renders/requests at concurrency 1")
-    parser.add_argument("--seconds", type=float, default=15, help="duration of each throughput phase")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each throughput side (raw, API)")
+    parser.add_argument("--blocks", type=int, default=3, help="alternating raw/API blocks the throughput is split into")
     parser.add_argument("--long-iterations", type=int, default=2, help="45-page report renders/requests")
     parser.add_argument("--concurrency", type=int, default=8, help="clients in the concurrent phase")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork children")
@@ -230,6 +231,16 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return round(numerator / denominator, 3)
 
 
+def _cpu_per_request(
+    before: dict[str, float], after: dict[str, float], client_s: float, requests: int
+) -> dict[str, Any]:
+    if not requests:
+        return {}
+    used = {role: (after[role] - before[role]) * 1000 / requests for role in before}
+    used["client"] = client_s * 1000 / requests
+    return {f"{role}_ms": round(value, 1) for role, value in used.items()}
+
+
 def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> None:
     import django
 
@@ -252,32 +263,19 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     invoice_html = handlebars.render(samples.INVOICE_TEMPLATE, invoice_data)
     report_html = samples.report_html()
     figures: dict[str, Any] = results["figures"]
+    checks: dict[str, Any] = results["checks"]
 
-    # (a) and (c), raw. Nothing else of ours runs while these are measured.
-    _close_db()
-    log(f"raw: invoice, 1 warm process, {args.iterations} renders")
-    raw_invoice = measure.raw_latency(
-        invoice_html, samples.INVOICE_OPTIONS, iterations=args.iterations, max_seconds=max(args.seconds, 20)
+    # Raw render processes are forked first: from a parent without WeasyPrint, threads or
+    # database connections, as Celery's prefork pool forks its children.
+    log(f"raw: forking and warming {args.worker_concurrency} render processes")
+    servers = measure.RenderServers(
+        args.worker_concurrency,
+        {"invoice": (invoice_html, samples.INVOICE_OPTIONS), "report": (report_html, samples.REPORT_OPTIONS)},
+        warm="invoice",
     )
-    figures["raw_invoice"] = measure.as_dict(raw_invoice)
-    results["machine"]["harfbuzz_subset_loaded"] = raw_invoice.harfbuzz_subset
-    log(f"  p50 {figures['raw_invoice']['p50_ms']} ms, {raw_invoice.pages} page(s)")
+    results["_servers"] = servers
+    results["machine"]["harfbuzz_subset_loaded"] = servers.harfbuzz_subset
 
-    log(f"raw: invoice, 2 processes for {args.seconds:g}s")
-    raw_parallel = measure.raw_throughput(
-        invoice_html, samples.INVOICE_OPTIONS, processes=args.worker_concurrency, seconds=args.seconds
-    )
-    figures["raw_invoice_parallel"] = measure.as_dict(raw_parallel) | {"processes": args.worker_concurrency}
-    log(f"  {raw_parallel.throughput:.2f} renders/s")
-
-    log(f"raw: 45-page report, {args.long_iterations} renders")
-    raw_report = measure.raw_latency(
-        report_html, samples.REPORT_OPTIONS, iterations=args.long_iterations, max_seconds=600, warm=0
-    )
-    figures["raw_report"] = measure.as_dict(raw_report)
-    log(f"  p50 {figures['raw_report']['p50_ms']} ms, {raw_report.pages} pages")
-
-    # (b) and (c), end to end.
     if args.database and args.database.startswith("postgres"):
         stack_module.ensure_postgres_database(args.database)
     if args.broker and args.broker.startswith("redis"):
@@ -302,7 +300,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     )
     report_body = _request_body(report_html, samples.REPORT_OPTIONS, "quarterly-sales-report")
 
-    # Warm every web thread's imports and both pool children (not measured).
+    # Warm every web process's imports and both pool children (not measured).
     warm = measure.http_load(
         stack.port,
         stack.api_key,
@@ -310,27 +308,40 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
         concurrency=args.worker_concurrency * 2,
         requests=args.worker_concurrency * 4,
     )
-    warm_template = measure.http_load(stack.port, stack.api_key, template_body, concurrency=1, requests=2)
-    if warm.failures or warm_template.failures:
-        raise RuntimeError(
-            f"warm-up requests failed: {warm.summary()['failures']} {warm_template.summary()['failures']}\n"
-            f"{stack.tail('web')}\n{stack.tail('worker')}"
-        )
+    warm.extend(measure.http_load(stack.port, stack.api_key, template_body, concurrency=1, requests=2))
+    if warm.failures:
+        raise RuntimeError(f"warm-up requests failed: {warm.summary()['failures']}")
 
-    log(f"end to end: invoice, concurrency 1, {args.iterations} requests")
-    e2e_c1 = measure.http_load(
-        stack.port,
-        stack.api_key,
-        invoice_body,
-        concurrency=1,
-        requests=args.iterations,
-        max_seconds=max(args.seconds, 20) * 1.5,
-    )
-    figures["e2e_invoice_c1"] = e2e_c1.summary()
-    log(f"  p50 {figures['e2e_invoice_c1']['p50_ms']} ms")
+    # What the idle stack costs (the embedded broker polls; the web waits).
+    before, idle_started = stack.cpu_seconds(), time.monotonic()
+    time.sleep(3)
+    after, idle_s = stack.cpu_seconds(), time.monotonic() - idle_started
+    figures["stack_idle_cpu_percent"] = {role: round((after[role] - before[role]) / idle_s * 100, 1) for role in after}
 
-    log("end to end: invoice as template + data, concurrency 1")
-    e2e_template = measure.http_load(
+    # Raw and API measurements alternate (ABBA), so a machine whose load changes over the run
+    # affects both sides alike.
+    log(f"invoice: {args.iterations} raw renders and {args.iterations} API requests at concurrency 1, alternating")
+    client = measure.ApiClient(stack.port, stack.api_key)
+    raw_invoice = measure.RawResult(measure.Timings())
+    api_c1 = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1)
+    try:
+        for index in range(args.iterations):
+            for side in ("raw", "api") if index % 2 == 0 else ("api", "raw"):
+                if side == "raw":
+                    raw_invoice.extend(servers.render("invoice"))
+                else:
+                    sample = client.generate(invoice_body)
+                    api_c1.samples.append(sample)
+                    api_c1.elapsed_s += sample.latency_s
+    finally:
+        client.close()
+    checks["invoice_pages_raw"] = servers.last_pages
+    figures["raw_invoice"] = raw_invoice.summary()
+    figures["api_invoice_c1"] = api_c1.summary()
+    log(f"  raw p50 {figures['raw_invoice']['p50_ms']} ms, API p50 {figures['api_invoice_c1']['p50_ms']} ms")
+
+    log("invoice as template + data through the API, concurrency 1")
+    api_template = measure.http_load(
         stack.port,
         stack.api_key,
         template_body,
@@ -338,52 +349,77 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
         requests=max(args.iterations // 2, 5),
         max_seconds=args.seconds,
     )
-    figures["e2e_invoice_template_c1"] = e2e_template.summary()
-    log(f"  p50 {figures['e2e_invoice_template_c1']['p50_ms']} ms")
+    figures["api_invoice_template_c1"] = api_template.summary()
+    log(f"  p50 {figures['api_invoice_template_c1']['p50_ms']} ms")
 
-    log(f"end to end: invoice, concurrency {args.concurrency} for {args.seconds:g}s")
-    e2e_c8 = measure.http_load(
-        stack.port, stack.api_key, invoice_body, concurrency=args.concurrency, seconds=args.seconds
+    block = args.seconds / args.blocks
+    log(
+        f"invoice throughput: raw {args.worker_concurrency} processes vs API concurrency {args.concurrency}, "
+        f"{args.blocks} alternating blocks of {block:g}s each"
     )
-    figures["e2e_invoice_concurrent"] = e2e_c8.summary()
-    log(f"  {e2e_c8.throughput:.2f} requests/s, p50 {figures['e2e_invoice_concurrent']['p50_ms']} ms")
+    raw_parallel = measure.RawResult(measure.Timings())
+    api_concurrent = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=args.concurrency)
+    cpu_before, client_cpu = stack.cpu_seconds(), 0.0
+    for _ in range(args.blocks):
+        raw_parallel.extend(servers.run_for("invoice", block))
+        cpu_started = time.process_time()
+        api_concurrent.extend(
+            measure.http_load(stack.port, stack.api_key, invoice_body, concurrency=args.concurrency, seconds=block)
+        )
+        client_cpu += time.process_time() - cpu_started
+    cpu_after = stack.cpu_seconds()
+    idle_share = {role: figures["stack_idle_cpu_percent"][role] / 100 * raw_parallel.elapsed_s for role in cpu_after}
+    cpu_after = {role: cpu_after[role] - idle_share[role] for role in cpu_after}  # the stack idled during raw blocks
+    figures["raw_invoice_parallel"] = raw_parallel.summary() | {"processes": args.worker_concurrency}
+    figures["api_invoice_concurrent"] = api_concurrent.summary()
+    figures["api_invoice_concurrent"]["cpu_per_request"] = _cpu_per_request(
+        cpu_before, cpu_after, client_cpu, len(api_concurrent.ok)
+    )
+    log(f"  raw {raw_parallel.throughput:.2f} renders/s, API {api_concurrent.throughput:.2f} requests/s")
 
-    log(f"end to end: 45-page report, {args.long_iterations} requests")
-    e2e_report = measure.http_load(stack.port, stack.api_key, report_body, concurrency=1, requests=args.long_iterations)
-    figures["e2e_report"] = e2e_report.summary()
-    log(f"  p50 {figures['e2e_report']['p50_ms']} ms")
+    log(f"45-page report: {args.long_iterations} raw renders and API requests, alternating")
+    raw_report = measure.RawResult(measure.Timings())
+    api_report = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1)
+    client = measure.ApiClient(stack.port, stack.api_key)
+    try:
+        for index in range(args.long_iterations):
+            for side in ("raw", "api") if index % 2 == 0 else ("api", "raw"):
+                if side == "raw":
+                    raw_report.extend(servers.render("report"))
+                else:
+                    sample = client.generate(report_body)
+                    api_report.samples.append(sample)
+                    api_report.elapsed_s += sample.latency_s
+    finally:
+        client.close()
+    checks["report_pages_raw"] = servers.last_pages
+    figures["raw_report"] = raw_report.summary()
+    figures["api_report"] = api_report.summary()
+    log(f"  raw p50 {figures['raw_report']['p50_ms']} ms, API p50 {figures['api_report']['p50_ms']} ms")
 
     # The PDFs the API produced are the ones the raw renders produced (page counts agree).
-    checks: dict[str, Any] = results["checks"]
-    for name, load, raw in (("invoice", e2e_c1, raw_invoice), ("report", e2e_report, raw_report)):
+    for name, load in (("invoice", api_c1), ("report", api_report)):
         pdf = _fetch_pdf(load.ok[0].file_url) if load.ok else b""
         checks[f"{name}_pages_api"] = _pages(pdf) if pdf else None
-        checks[f"{name}_pages_raw"] = raw.pages
-    checks["failed_requests"] = sum(len(load.failures) for load in (e2e_c1, e2e_template, e2e_c8, e2e_report))
-
+    checks["failed_requests"] = sum(len(load.failures) for load in (api_c1, api_template, api_concurrent, api_report))
     results["breakdown"] = {
-        "invoice_c1": _breakdown(e2e_c1),
-        "invoice_template_c1": _breakdown(e2e_template),
-        f"invoice_c{args.concurrency}": _breakdown(e2e_c8),
-        "report": _breakdown(e2e_report),
+        "invoice_c1": _breakdown(api_c1),
+        "invoice_template_c1": _breakdown(api_template),
+        f"invoice_c{args.concurrency}": _breakdown(api_concurrent),
+        "report": _breakdown(api_report),
     }
-    log("stack: stopping")
-    stack.stop()
-
-    _close_db()
-    log("raw: invoice again, to see how much the machine drifted")
-    raw_again = measure.raw_latency(
-        invoice_html, samples.INVOICE_OPTIONS, iterations=max(args.iterations // 2, 5), max_seconds=args.seconds
-    )
-    figures["raw_invoice_after"] = measure.as_dict(raw_again)
 
     ratios = {
-        "sync_p50_ratio": _ratio(figures["e2e_invoice_c1"]["p50_ms"], figures["raw_invoice"]["p50_ms"]),
-        "throughput_ratio": _ratio(e2e_c8.throughput, raw_parallel.throughput),
-        "long_report_ratio": _ratio(figures["e2e_report"]["p50_ms"], figures["raw_report"]["p50_ms"]),
+        "sync_p50_ratio": _ratio(figures["api_invoice_c1"]["p50_ms"], figures["raw_invoice"]["p50_ms"]),
+        "throughput_ratio": _ratio(api_concurrent.throughput, raw_parallel.throughput),
+        "long_report_ratio": _ratio(figures["api_report"]["p50_ms"], figures["raw_report"]["p50_ms"]),
     }
     results["ratios"] = {
-        name: {"value": value, "target": f"{TARGETS[name][0]} {TARGETS[name][1]:.2f}", "verdict": _verdict(name, value)}
+        name: {
+            "value": value,
+            "target": f"{TARGETS[name][0]} {TARGETS[name][1]:.2f}",
+            "verdict": _verdict(name, value),
+        }
         for name, value in ratios.items()
     }
 
@@ -411,25 +447,24 @@ def print_report(results: dict[str, Any]) -> None:
     )
     print(
         f"Stack: {config['database']} + {config['broker']}; gunicorn gthread {config['web_workers']}×"
-        f"{config['web_threads']}; celery prefork -c {config['worker_concurrency']}"
+        f"{config['web_threads']}; celery prefork -c {config['worker_concurrency']}. Raw and API alternate."
     )
     rows = [
         ("(a) raw invoice, 1 warm process", figures.get("raw_invoice"), False),
+        ("(b) API invoice, concurrency 1", figures.get("api_invoice_c1"), False),
+        ("    API invoice as template + data, c=1", figures.get("api_invoice_template_c1"), False),
         (
-            f"    raw invoice, {config['worker_concurrency']} processes × {config['seconds']:g}s",
+            f"(a) raw invoice, {config['worker_concurrency']} processes, {config['seconds']:g}s",
             figures.get("raw_invoice_parallel"),
             True,
         ),
-        ("(b) API invoice, concurrency 1", figures.get("e2e_invoice_c1"), False),
         (
-            f"    API invoice, concurrency {config['concurrency']} × {config['seconds']:g}s",
-            figures.get("e2e_invoice_concurrent"),
+            f"(b) API invoice, concurrency {config['concurrency']}, {config['seconds']:g}s",
+            figures.get("api_invoice_concurrent"),
             True,
         ),
-        ("    API invoice as template + data, c=1", figures.get("e2e_invoice_template_c1"), False),
         ("(c) raw 45-page report", figures.get("raw_report"), False),
-        ("    API 45-page report", figures.get("e2e_report"), False),
-        ("    raw invoice again (drift check)", figures.get("raw_invoice_after"), False),
+        ("    API 45-page report", figures.get("api_report"), False),
     ]
     print()
     print(f"{'':44} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'per s':>7} {'failed':>6}")
@@ -460,6 +495,16 @@ def print_report(results: dict[str, Any]) -> None:
                 f"{part} {_fmt(parts[part]['p50_ms'])}" for part in ("web_in", "queue", "worker", "web_out")
             )
             print(f"  {name:22} {cells}  (n={parts['n']})")
+    idle = figures.get("stack_idle_cpu_percent")
+    cpu = (figures.get("api_invoice_concurrent") or {}).get("cpu_per_request")
+    if idle and cpu:
+        print()
+        print(
+            f"CPU: idle stack uses web {idle['web']}%, worker main {idle['worker_main']}%, "
+            f"pool {idle['worker_pool']}% of a core. Per API request at c={config['concurrency']}: "
+            f"web {cpu['web_ms']} ms, worker main {cpu['worker_main_ms']} ms, pool {cpu['worker_pool_ms']} ms, "
+            f"client {cpu['client_ms']} ms; a raw render uses {figures['raw_invoice_parallel']['cpu_p50_ms']} ms"
+        )
     checks = results.get("checks") or {}
     if checks:
         print()
@@ -490,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             "iterations": args.iterations,
             "long_iterations": args.long_iterations,
             "seconds": args.seconds,
+            "blocks": args.blocks,
             "report_rows": samples.REPORT_ROWS,
         },
         "figures": {},
@@ -506,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"benchmark failed: {exc.__class__.__name__}: {exc}")
         status = 1
     finally:
+        servers = results.pop("_servers", None)
+        if servers is not None:
+            servers.close()
         stack = results.pop("_stack", None)
         if stack is not None:
             stack.stop()

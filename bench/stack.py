@@ -231,6 +231,37 @@ class Stack:
         except OSError:
             return False
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by role: the web (gunicorn), the Celery main process (broker
+        polling, dispatch) and its pool children (the renders and the task code around them).
+
+        Read from /proc; includes children that already exited (recycled pool processes).
+        """
+        ticks = os.sysconf("SC_CLK_TCK")
+        groups = {process.pid: name for name, process in self.processes.items()}
+        used = {"web": 0.0, "worker_main": 0.0, "worker_pool": 0.0}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            group = groups.get(int(fields[2]))  # fields[2] is the process group id
+            if group is None:
+                continue
+            own = (int(fields[11]) + int(fields[12])) / ticks
+            reaped = (int(fields[13]) + int(fields[14])) / ticks
+            pid = int(entry.name)
+            if group == "web":
+                used["web"] += own + reaped
+            elif pid == self.processes["worker"].pid:
+                used["worker_main"] += own
+                used["worker_pool"] += reaped
+            else:
+                used["worker_pool"] += own + reaped
+        return used
+
     def tail(self, name: str, chars: int = 3000) -> str:
         path = self.log_path(name)
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""

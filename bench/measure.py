@@ -131,6 +131,7 @@ class RawResult:
         return {
             **self.timings.summary(),
             "cpu_p50_ms": _round(percentile(cpu_ms, 50)),
+            "cpu_mean_ms": _round(statistics.fmean(cpu_ms) if cpu_ms else None),
             "renders": self.renders,
             "elapsed_s": round(self.elapsed_s, 2),
             "throughput_per_s": round(self.throughput, 3),

@@ -125,10 +125,11 @@ _PRODUCTS = [
 
 
 def invoice_data() -> dict[str, Any]:
-    items = []
-    for name, note, qty, price in _PRODUCTS:
-        items.append({"name": name, "note": note, "qty": qty, "price": price, "amount": round(qty * price, 2)})
-    subtotal = round(sum(item["amount"] for item in items), 2)
+    items = [
+        {"name": name, "note": note, "qty": qty, "price": price, "amount": round(qty * price, 2)}
+        for name, note, qty, price in _PRODUCTS
+    ]
+    subtotal = round(sum(qty * price for _, _, qty, price in _PRODUCTS), 2)
     discount = round(subtotal * 0.05, 2)
     vat = round((subtotal - discount) * 0.19, 2)
     return {

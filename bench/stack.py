@@ -38,6 +38,7 @@ _INHERITED_TO_DROP = (
     "DJANGO_SETTINGS_MODULE",
     "FILELOOM_TEST_RUN",
     "FILELOOM_VAR_DIR",
+    "RENDER_TIMEOUT_SECONDS",
     "BILLING_ENABLED",
     "WORKER_CONCURRENCY",
 )
@@ -69,6 +70,9 @@ def bench_environment(
             # The rate limiter stays on (its cache round trip is part of every request), with a
             # limit the bench cannot reach.
             "DEFAULT_RATE_LIMIT_PER_MINUTE": "100000000",
+            # The default 30 s limit is close to a 45-page render on a busy 2-core machine; the
+            # bench measures speed, it does not test the limit.
+            "RENDER_TIMEOUT_SECONDS": "600",
             "WORKER_CONCURRENCY": str(worker_concurrency),
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),

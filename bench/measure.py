@@ -65,6 +65,9 @@ def _render_server(conn: Any, documents: dict[str, tuple[str, dict[str, Any]]], 
     # The parent stops its children itself; a terminal's Ctrl-C must not print their tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from stack import die_with_parent
+
+    die_with_parent()  # a sibling holds our pipe's other end too, so EOF alone would not tell
     try:
         import pypdfium2
         from weasyprint.text import ffi

@@ -576,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = results.pop("_stack", None)
         if stack is not None:
             stack.stop()
-            if status and not args.keep:
+            if status == 1 and not args.keep:  # a broken run: show why
                 print(stack.tail("web"), stack.tail("worker"), sep="\n")
         with contextlib.suppress(Exception):  # Django may not be set up yet
             from django.db import connections

@@ -9,6 +9,8 @@ gets its own session (process group), so `stop()` can always take down the whole
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -83,6 +85,12 @@ def bench_environment(
     if broker_url:
         env["CELERY_BROKER_URL"] = broker_url
     return env
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM the calling process when its parent dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -164,7 +172,13 @@ class Stack:
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         handle = self.log_path(name).open("w")
         process = subprocess.Popen(
-            argv, cwd=self.var_dir, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            cwd=self.var_dir,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 (no bench threads run yet when the stack starts)
         )
         handle.close()
         self.processes[name] = process

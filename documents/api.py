@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Permission
 from billing.selectors import limits_for
-from documents import selectors
+from documents import notify, selectors
 from documents.models import Generation, GenerationStatus, IdempotencyKey
 from documents.pages import FORMATS
 from documents.services import (
@@ -261,6 +262,14 @@ class GeneratePdfView(APIView):
     def _generate(
         self, request: Request, data: GenerateInput, *, record: IdempotencyKey | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        # A synchronous request opens its wake-up channel before the work can be queued.
+        opener = contextlib.nullcontext(None) if data.is_async else notify.waiter_for(request.request_id)
+        with opener as waiter:
+            return self._generate_and_wait(request, data, record=record, waiter=waiter)
+
+    def _generate_and_wait(
+        self, request: Request, data: GenerateInput, *, record: IdempotencyKey | None, waiter: notify.Waiter | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         try:
             generation, _usage = generation_create(api_key=request.auth, request_id=request.request_id, data=data)
         except ApplicationError as error:
@@ -276,7 +285,7 @@ class GeneratePdfView(APIView):
             idempotency_key_attach(record=record, generation=generation)
         if data.is_async:
             return status.HTTP_202_ACCEPTED, _accepted_body(generation, request), {}
-        generation = generation_wait(generation=generation)
+        generation = generation_wait(generation=generation, waiter=waiter)
         return _finished_response(generation, request)
 
     def _replay(self, request: Request, record: IdempotencyKey) -> Response:

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from billing.selectors import limits_for
 from billing.services import Usage, credits_refund, credits_reserve, usage_get
+from documents import notify
 from documents.models import Generation, GenerationStatus, IdempotencyKey
 from documents.pages import PageSetup
 from fileloom.errors import (
@@ -255,6 +256,8 @@ def generation_fail(*, generation_id: str, code: str, message: str, claim_token:
         generation = Generation.objects.select_related("workspace").get(pk=generation_id)
         credits_refund(workspace=generation.workspace, request_id=generation.request_id, note=code)
         generation_event_emit(generation=generation)
+        request_id = generation.request_id
+        transaction.on_commit(lambda: notify.notify_finished(request_id))
     logger.info("generation %s failed: %s %s", generation_id, code, message)
     return True
 
@@ -433,6 +436,8 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
         else:
             generation.refresh_from_db()
             generation_event_emit(generation=generation)
+            request_id = generation.request_id
+            transaction.on_commit(lambda: notify.notify_finished(request_id))
     if completed != 1:
         from storage_app.services import file_discard
 
@@ -441,28 +446,31 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
     return "completed"
 
 
-def generation_wait(*, generation: Generation, timeout: float | None = None) -> Generation:
+def generation_wait(
+    *, generation: Generation, timeout: float | None = None, waiter: notify.Waiter | None = None
+) -> Generation:
     """Block until the generation finishes; past the deadline it fails with REQUEST_TIMEOUT.
 
-    Polls the row (the single source of truth, whatever the broker) with a short, growing
-    interval: a 1-page render takes ~50 ms, so the first checks come quickly.
+    The row is the single source of truth; between checks the waiter (opened before the work
+    was queued, see documents.notify) returns as soon as the worker says it finished, else
+    after a fallback interval. Without a waiter it polls with a short, growing interval.
     """
     render_timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
     deadline = time.monotonic() + (timeout or render_timeout + QUEUE_GRACE_SECONDS)
-    interval = 0.002
+    waiter = waiter or notify.PollWaiter()
     while True:
         status = Generation.objects.filter(pk=generation.pk).values_list("status", flat=True).first()
         if status in (GenerationStatus.COMPLETED, GenerationStatus.FAILED):
             break
-        if time.monotonic() >= deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             generation_fail(
                 generation_id=generation.pk,
                 code=ErrorCode.REQUEST_TIMEOUT,
                 message=f"PDF generation timed out after {render_timeout} seconds",
             )
             break
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.025)
+        waiter.wait(min(remaining, notify.POLL_FALLBACK_SECONDS))
     generation.refresh_from_db()
     return generation
 

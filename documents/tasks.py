@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import logging
 
 from celery import shared_task
@@ -29,6 +30,10 @@ def _warm_renderer(**_: object) -> None:
         warm_up()
     except Exception:  # a failed warm-up only costs speed
         logger.exception("renderer warm-up failed")
+    # Everything loaded so far (WeasyPrint, fonts, Django) lives as long as the process: moving
+    # it out of the collector's reach saves a ~100 ms full collection every few renders.
+    gc.collect()
+    gc.freeze()
 
 
 @shared_task(name="documents.tasks.render_generation", bind=True, acks_late=True, reject_on_worker_lost=True)

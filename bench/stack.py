@@ -178,7 +178,7 @@ class Stack:
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 (no bench threads run yet when the stack starts)
+            preexec_fn=die_with_parent,
         )
         handle.close()
         self.processes[name] = process

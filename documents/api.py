@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any
 
 from django.urls import reverse
@@ -30,6 +29,7 @@ from documents.services import (
     idempotency_key_wait,
     request_fingerprint,
 )
+from fileloom.api_fields import StrictBooleanField, StrictCharField, StrictNumberField, StrictObjectField
 from fileloom.errors import (
     ApplicationError,
     NotFound,
@@ -41,39 +41,6 @@ from fileloom.errors import (
 )
 from storage_app import links
 from storage_app.services import file_links
-
-
-class StrictNumberField(serializers.FloatField):
-    """A JSON number; strings and booleans are type errors, not coerced."""
-
-    default_error_messages = {"invalid": "must be a number"}
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "must be true or false"}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "must be a string"}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictObjectField(serializers.DictField):
-    default_error_messages = {"not_a_dict": "must be a JSON object"}
 
 
 class MarginSerializer(serializers.Serializer):

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Permission
-from documents.api import StrictCharField, StrictObjectField
+from fileloom.api_fields import StrictCharField, StrictIntegerField, StrictObjectField
 from fileloom.errors import ValidationFailed, iso_timestamp, to_application_error
 from templates_app import services
 from templates_app.models import Template, TemplateVersion
@@ -73,16 +73,6 @@ _FIELD_NAMES = {
     "settings": "settings",
 }
 
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer; strings, booleans and fractions are type errors, not coerced."""
-
-    default_error_messages = {"invalid": "must be a whole number"}
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class PreviewRequestSerializer(serializers.Serializer):

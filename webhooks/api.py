@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Permission
+from fileloom.api_fields import StrictBooleanField, StrictCharField
 from fileloom.errors import NotFound, PermissionMissing, ValidationFailed, iso_timestamp, to_application_error
 from webhooks import selectors, services
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -73,22 +74,6 @@ def delivery_representation(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "must be a string"}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "must be true or false"}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 class EndpointSerializer(serializers.Serializer):

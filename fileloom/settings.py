@@ -269,7 +269,7 @@ if CELERY_BROKER_URL.startswith(("fileloomfs", "filesystem")):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         # The filesystem transport polls; a short interval keeps the synchronous API fast.
-        "polling_interval": 0.005,
+        "polling_interval": 0.002,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

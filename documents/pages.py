@@ -132,7 +132,9 @@ def page_css(setup: PageSetup) -> str:
         ".fl-running-header .totalPages::after, .fl-running-footer .totalPages::after { content: counter(pages); }",
     ]
     if not setup.print_background:
-        rules.append("*, *::before, *::after { background: transparent !important; background-image: none !important; }")
+        rules.append(
+            "*, *::before, *::after { background: transparent !important; background-image: none !important; }"
+        )
     return "\n".join(rules)
 
 

@@ -133,8 +133,12 @@ def document_compile(
     setup = PageSetup.from_dict(options)
     html = _compile(source, data, what="the document", partials=partials)
     band_data = {**data, **_PAGE_PLACEHOLDERS}
-    header = _compile(setup.header.content, band_data, what="the header", partials=partials) if setup.header.enabled else ""
-    footer = _compile(setup.footer.content, band_data, what="the footer", partials=partials) if setup.footer.enabled else ""
+    header = (
+        _compile(setup.header.content, band_data, what="the header", partials=partials) if setup.header.enabled else ""
+    )
+    footer = (
+        _compile(setup.footer.content, band_data, what="the footer", partials=partials) if setup.footer.enabled else ""
+    )
     setup_dict = setup.as_dict()
     setup_dict["header"]["content"] = header
     setup_dict["footer"]["content"] = footer

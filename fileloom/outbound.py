@@ -145,8 +145,15 @@ def request(
     token = _allowed_networks.set(allowed_networks)
     try:
         return _request(
-            method, url, data=data, headers=headers, connect_timeout=connect_timeout, read_timeout=read_timeout,
-            max_bytes=max_bytes, follow_redirects=follow_redirects, truncate=truncate,
+            method,
+            url,
+            data=data,
+            headers=headers,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_bytes=max_bytes,
+            follow_redirects=follow_redirects,
+            truncate=truncate,
         )
     finally:
         _allowed_networks.reset(token)

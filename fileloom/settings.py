@@ -249,9 +249,7 @@ RESOURCE_FETCH_TIMEOUT_SECONDS = env_int("RESOURCE_FETCH_TIMEOUT_SECONDS", 10) o
 RESOURCE_MAX_BYTES = env_int("RESOURCE_MAX_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 # Networks that outbound requests (renderer resources, webhooks, storage endpoints) may reach
 # even though they are loopback/private. Empty in production; the test run allows loopback.
-OUTBOUND_ALLOWED_NETWORKS = env_networks(
-    "OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if TESTING else []
-)
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if TESTING else [])
 # The same for resources that documents reference (images, stylesheets, fonts). Separate because
 # any API caller controls those URLs; empty by default even in tests.
 RENDERER_ALLOWED_NETWORKS = env_networks("RENDERER_ALLOWED_NETWORKS", [])

@@ -47,7 +47,9 @@ def retention_days_for(workspace) -> int:  # type: ignore[no-untyped-def]
     """The workspace's own setting, else its plan's, else the server's FILE_RETENTION_DAYS."""
     from billing.selectors import limits_for
 
-    return workspace.retention_days or limits_for(workspace_id=workspace.id).retention_days or settings.FILE_RETENTION_DAYS
+    return (
+        workspace.retention_days or limits_for(workspace_id=workspace.id).retention_days or settings.FILE_RETENTION_DAYS
+    )
 
 
 # --- Connections -----------------------------------------------------------------------------

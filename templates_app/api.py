@@ -74,7 +74,6 @@ _FIELD_NAMES = {
 }
 
 
-
 class PreviewRequestSerializer(serializers.Serializer):
     version = StrictIntegerField(required=False, min_value=1)
     data = StrictObjectField(required=False)

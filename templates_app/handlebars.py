@@ -89,20 +89,14 @@ class CompiledTemplate:
         )
         root_data = {"root": data}
         try:
-            return Program(
-                runtime, self._root, (), root_data, (), dict(partials or {})
-            )(data)
+            return Program(runtime, self._root, (), root_data, (), dict(partials or {}))(data)
         except RecursionError:
-            raise TemplateRuntimeError(
-                "Template recursion is too deep (a partial probably includes itself)"
-            ) from None
+            raise TemplateRuntimeError("Template recursion is too deep (a partial probably includes itself)") from None
 
 
 _cache: OrderedDict[str, CompiledTemplate] = OrderedDict()
 _cache_lock = threading.Lock()
-compile_count = (
-    0  # how many times a source was actually compiled (tests use it to prove caching)
-)
+compile_count = 0  # how many times a source was actually compiled (tests use it to prove caching)
 
 
 def _compile(source: str) -> CompiledTemplate:

@@ -110,11 +110,7 @@ def is_empty_for_handlebars(value: Any) -> bool:
     """Handlebars' ``isEmpty``: falsy values and empty arrays (``{}`` is *not* empty)."""
     if isinstance(value, (list, tuple)):
         return len(value) == 0
-    is_zero = (
-        isinstance(value, (int, float, Decimal))
-        and not isinstance(value, bool)
-        and value == 0
-    )
+    is_zero = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and value == 0
     return not is_truthy(value) and not is_zero
 
 
@@ -134,11 +130,7 @@ def to_number(value: Any) -> float:
             return 0.0
         try:
             if text.lower().startswith(("0x", "-0x", "+0x")):
-                return (
-                    float(int(text, 16))
-                    if not text.startswith(("-", "+"))
-                    else math.nan
-                )
+                return float(int(text, 16)) if not text.startswith(("-", "+")) else math.nan
             if text in ("Infinity", "+Infinity"):
                 return math.inf
             if text == "-Infinity":

@@ -74,8 +74,6 @@ def delivery_representation(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
-
-
 class EndpointSerializer(serializers.Serializer):
     url = StrictCharField(max_length=2000)
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False)

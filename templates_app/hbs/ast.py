@@ -130,12 +130,7 @@ class PartialBlockStatement:
 
 
 Statement = (
-    ContentStatement
-    | CommentStatement
-    | MustacheStatement
-    | BlockStatement
-    | PartialStatement
-    | PartialBlockStatement
+    ContentStatement | CommentStatement | MustacheStatement | BlockStatement | PartialStatement | PartialBlockStatement
 )
 
 __all__ = [

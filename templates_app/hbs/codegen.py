@@ -87,16 +87,12 @@ class CodeGenerator:
             self.statement(statement, lines, inline)
         lines.append("    return ''.join(out)")
         self.block_params.pop(0)
-        pairs = "".join(
-            f"({partial_name!r}, {function}), " for partial_name, function in inline
-        )
+        pairs = "".join(f"({partial_name!r}, {function}), " for partial_name, function in inline)
         lines.append(f"{name}.inline = ({pairs})")
         self.functions.append("\n".join(lines))
         return name
 
-    def statement(
-        self, node: ast.Statement, lines: list[str], inline: list[tuple[str, str]]
-    ) -> None:
+    def statement(self, node: ast.Statement, lines: list[str], inline: list[tuple[str, str]]) -> None:
         if isinstance(node, ast.ContentStatement):
             if node.value:
                 lines.append(f"    emit({node.value!r})")
@@ -145,11 +141,7 @@ class CodeGenerator:
             and self.block_param_index(path.parts[0]) is None
         ):
             name = path.parts[0]
-            message = (
-                "Must pass iterator to #each"
-                if name == "each"
-                else f"#{name} requires exactly one argument"
-            )
+            message = "Must pass iterator to #each" if name == "each" else f"#{name} requires exactly one argument"
             raise _error(message, node.loc)
 
     def program_value(self, program: ast.Program | None) -> str:
@@ -159,9 +151,7 @@ class CodeGenerator:
 
     def partial(self, node: ast.PartialStatement | ast.PartialBlockStatement) -> str:
         if len(node.params) > 1:
-            raise _error(
-                f"Unsupported number of partial arguments: {len(node.params)}", node.loc
-            )
+            raise _error(f"Unsupported number of partial arguments: {len(node.params)}", node.loc)
         name_node = node.name
         if isinstance(name_node, ast.SubExpression):
             name_code, dynamic = self.call(name_node, name_node.path), True
@@ -173,11 +163,7 @@ class CodeGenerator:
             name_code, dynamic = repr(name), False
         context = self.expression(node.params[0]) if node.params else "ctx"
         hash_code = self.hash(node.hash) if node.hash else "None"
-        fn = (
-            self.program_value(node.program)
-            if isinstance(node, ast.PartialBlockStatement)
-            else "None"
-        )
+        fn = self.program_value(node.program) if isinstance(node, ast.PartialBlockStatement) else "None"
         indent = node.indent if isinstance(node, ast.PartialStatement) else ""
         return f"rt.partial({name_code}, {dynamic}, {context}, {hash_code}, data, partials, {fn}, {indent!r})"
 
@@ -199,9 +185,7 @@ class CodeGenerator:
         is_simple = _is_simple(path)
         is_block_param = is_simple and self.block_param_index(path.parts[0]) is not None
         has_arguments = bool(node.params) or node.hash is not None
-        is_helper = not is_block_param and (
-            isinstance(node, ast.SubExpression) or has_arguments
-        )
+        is_helper = not is_block_param and (isinstance(node, ast.SubExpression) or has_arguments)
         is_eligible = not is_block_param and (is_helper or is_simple)
         if is_eligible and not is_helper and path.parts[0] in runtime.KNOWN_HELPERS:
             is_helper = True
@@ -235,9 +219,7 @@ class CodeGenerator:
         if kind == "simple":
             if block:
                 original = path.original if isinstance(path, ast.PathExpression) else ""
-                return (
-                    f"rt.block_value({value}, ctx, {fn}, {inverse}, data, {original!r})"
-                )
+                return f"rt.block_value({value}, ctx, {fn}, {inverse}, data, {original!r})"
             return value
         assert isinstance(path, ast.PathExpression)
         name = path.parts[0]
@@ -271,15 +253,9 @@ class CodeGenerator:
     def path(self, node: ast.PathExpression, falsy: bool = False) -> str:
         name = node.parts[0] if node.parts else ""
         scoped = _is_scoped(node)
-        index = (
-            self.block_param_index(name)
-            if (not node.depth and not scoped and name)
-            else None
-        )
+        index = self.block_param_index(name) if (not node.depth and not scoped and name) else None
         if index is not None:
-            return (
-                f"block_param(bps, {index[0]}, {index[1]}, {tuple(node.parts[1:])!r})"
-            )
+            return f"block_param(bps, {index[0]}, {index[1]}, {tuple(node.parts[1:])!r})"
         base = "ctx" if not node.depth else f"depth_context(depths, {node.depth})"
         if not name:
             return base

@@ -86,9 +86,7 @@ _BRACKET_ESCAPE = re.compile(r"\\([\\\]])")
 _NEXT_OPEN = re.compile(r"\{\{")
 _EMU_CONTENT = re.compile(r"[\s\S]{2,}?(?=\{\{|\\\{\{|\\\\\{\{|\Z)")
 _RAW_OPEN = re.compile(r"\{\{\{\{(?=[^/])")
-_RAW_CLOSE = re.compile(
-    r"\{\{\{\{/" + r"""[^\s!"#%-,\.\/;->@\[-\^`\{-~]+(?=[=}\s\/.])\}\}\}\}"""
-)
+_RAW_CLOSE = re.compile(r"\{\{\{\{/" + r"""[^\s!"#%-,\.\/;->@\[-\^`\{-~]+(?=[=}\s\/.])\}\}\}\}""")
 _RAW_TEXT = re.compile(r"[\s\S]+?(?=\{\{\{\{)")
 
 
@@ -111,9 +109,7 @@ def lex_mu(source: str, pos: int) -> Token:
             return Token("COMMENT", comment.group(0), pos, comment.end())
         if kind == "STRING":
             quote = text[0]
-            return Token(
-                kind, text[1:-1].replace("\\" + quote, quote), pos, match.end()
-            )
+            return Token(kind, text[1:-1].replace("\\" + quote, quote), pos, match.end())
         if kind == "ID" and text.startswith("["):
             text = _BRACKET_ESCAPE.sub(r"\1", text)
         return Token(kind, text, pos, match.end())
@@ -165,13 +161,9 @@ class _Builder:
 
     def comment(self, token: Token) -> ast.CommentStatement:
         value = re.sub(r"-?-?~?\}\}\Z", "", re.sub(r"^\{\{~?!-?-?", "", token.text))
-        return ast.CommentStatement(
-            value, _strip_flags(token.text, token.text), self.loc(token)
-        )
+        return ast.CommentStatement(value, _strip_flags(token.text, token.text), self.loc(token))
 
-    def path(
-        self, data: bool, segments: list[Any], data_token: Token | None = None
-    ) -> ast.PathExpression:
+    def path(self, data: bool, segments: list[Any], data_token: Token | None = None) -> ast.PathExpression:
         first = data_token or segments[0]
         loc = self.loc(first)
         original = "@" if data else ""
@@ -199,9 +191,7 @@ class _Builder:
         if token.kind == "STRING":
             return ast.Literal("string", token.text, loc)
         if token.kind == "NUMBER":
-            number: int | float = (
-                float(token.text) if "." in token.text else int(token.text)
-            )
+            number: int | float = float(token.text) if "." in token.text else int(token.text)
             if isinstance(number, float) and number.is_integer():
                 number = int(number)
             return ast.Literal("number", number, loc)
@@ -215,14 +205,10 @@ class _Builder:
         path, params, hash_pairs = body
         return ast.SubExpression(path, params, hash_pairs, self.loc(open_token))
 
-    def hash_pair(
-        self, key: Token, value: ast.Expression
-    ) -> tuple[str, ast.Expression]:
+    def hash_pair(self, key: Token, value: ast.Expression) -> tuple[str, ast.Expression]:
         return (_id(key.text), value)
 
-    def mustache(
-        self, open_token: Token, body: tuple[Any, ...], close: Token
-    ) -> ast.MustacheStatement:
+    def mustache(self, open_token: Token, body: tuple[Any, ...], close: Token) -> ast.MustacheStatement:
         path, params, hash_pairs = body
         text = open_token.text
         escape_flag = text[3:4] or text[2:3]
@@ -254,9 +240,7 @@ class _Builder:
             "loc": self.loc(open_token),
         }
 
-    def close(
-        self, open_token: Token, path: ast.Expression, close: Token
-    ) -> dict[str, Any]:
+    def close(self, open_token: Token, path: ast.Expression, close: Token) -> dict[str, Any]:
         return {"path": path, "strip": _strip_flags(open_token.text, close.text)}
 
     def inverse_and_program(self, token: Token, program: ast.Program) -> dict[str, Any]:
@@ -300,13 +284,9 @@ class _Builder:
         inverse_strip = None
         if inverse_and_program:
             if decorator:
-                raise self.error(
-                    "Unexpected inverse block on decorator", open_block["loc"]
-                )
+                raise self.error("Unexpected inverse block on decorator", open_block["loc"])
             if inverse_and_program["chain"]:
-                inverse_and_program["program"].body[0].close_strip = (
-                    close["strip"] if close else None
-                )
+                inverse_and_program["program"].body[0].close_strip = close["strip"] if close else None
             inverse_strip = inverse_and_program["strip"]
             inverse = inverse_and_program["program"]
         main: ast.Program | None = program
@@ -363,15 +343,11 @@ class _Builder:
             loc=self.loc(open_token),
         )
 
-    def raw_block(
-        self, open_token: Token, body: tuple[Any, ...], raw: tuple[list[Token], Token]
-    ) -> ast.BlockStatement:
+    def raw_block(self, open_token: Token, body: tuple[Any, ...], raw: tuple[list[Token], Token]) -> ast.BlockStatement:
         path, params, hash_pairs = body
         contents, end = raw
         self._validate_close({"path": path}, end.text)
-        body_nodes: list[ast.Statement] = [
-            ast.ContentStatement(t.text, t.text, self.loc(t)) for t in contents
-        ]
+        body_nodes: list[ast.Statement] = [ast.ContentStatement(t.text, t.text, self.loc(t)) for t in contents]
         return ast.BlockStatement(
             path=path,
             params=params,
@@ -522,13 +498,9 @@ def _make_grammar_class() -> Any:
                 self._jump(literal_end)
                 return nodes, [literal_end, None]
 
-            def _content(
-                self, start: int, text_end: int, end: int
-            ) -> ast.ContentStatement:
+            def _content(self, start: int, text_end: int, end: int) -> ast.ContentStatement:
                 text = self.source[start:text_end]
-                return ast.ContentStatement(
-                    text, text, self.globals["B"].positions.loc(start)
-                )
+                return ast.ContentStatement(text, text, self.globals["B"].positions.loc(start))
 
             def rule_rawContents(self) -> tuple[tuple[list[Token], Token], list[Any]]:
                 source, position = self.source, self.input.position
@@ -538,9 +510,7 @@ def _make_grammar_class() -> Any:
                     match = _RAW_OPEN.match(source, position)
                     if match:
                         depth += 1
-                        contents.append(
-                            Token("CONTENT", match.group(0), position, match.end())
-                        )
+                        contents.append(Token("CONTENT", match.group(0), position, match.end()))
                     else:
                         match = _RAW_CLOSE.match(source, position)
                         if match:
@@ -554,9 +524,7 @@ def _make_grammar_class() -> Any:
                                 )
                                 self._jump(match.end())
                                 return (contents, end), [match.end(), None]
-                            contents.append(
-                                Token("CONTENT", match.group(0), position, match.end())
-                            )
+                            contents.append(Token("CONTENT", match.group(0), position, match.end()))
                         else:
                             match = _RAW_TEXT.match(source, position)
                             if match is None:
@@ -565,9 +533,7 @@ def _make_grammar_class() -> Any:
                                     Token("EOF", "", len(source), len(source)),
                                     "END_RAW_BLOCK",
                                 )
-                            contents.append(
-                                Token("CONTENT", match.group(0), position, match.end())
-                            )
+                            contents.append(Token("CONTENT", match.group(0), position, match.end()))
                     position = match.end()
 
         _grammar_class = HandlebarsGrammar
@@ -578,9 +544,7 @@ def _show_position(source: str, position: int, token: Token | None) -> str:
     """jison's ``showPosition``: the 20 characters before the error, the next 20, and a caret."""
     past = source[:position]
     before = ("..." if len(past) > 20 else "") + past[-20:].replace("\n", "")
-    upcoming = source[position : position + 20] + (
-        "..." if len(source) - position > 20 else ""
-    )
+    upcoming = source[position : position + 20] + ("..." if len(source) - position > 20 else "")
     return before + upcoming.replace("\n", "") + "\n" + "-" * len(before) + "^"
 
 

@@ -136,9 +136,7 @@ def depth_context(depths: tuple[Any, ...], depth: int) -> Any:
     return depths[depth] if depth < len(depths) else None
 
 
-def block_param(
-    bps: tuple[Any, ...], depth: int, index: int, rest: tuple[str, ...]
-) -> Any:
+def block_param(bps: tuple[Any, ...], depth: int, index: int, rest: tuple[str, ...]) -> Any:
     params = bps[depth] if depth < len(bps) else None
     value = params[index] if params is not None and index < len(params) else None
     return path(value, rest)
@@ -155,11 +153,7 @@ def js_keys(obj: Mapping[str, Any]) -> list[str]:
     indices = []
     others = []
     for key in obj:
-        if (
-            isinstance(key, str)
-            and _ARRAY_INDEX.fullmatch(key)
-            and int(key) < 2**32 - 1
-        ):
+        if isinstance(key, str) and _ARRAY_INDEX.fullmatch(key) and int(key) < 2**32 - 1:
             indices.append(key)
         else:
             others.append(key)
@@ -175,9 +169,7 @@ def _same_context(context: Any, previous: Any) -> bool:
         return True
     if context is NULL_CONTEXT and previous is None:
         return True
-    if isinstance(context, (dict, list, tuple)) or isinstance(
-        previous, (dict, list, tuple)
-    ):
+    if isinstance(context, (dict, list, tuple)) or isinstance(previous, (dict, list, tuple)):
         return False
     return loose_equals(context, previous)
 
@@ -220,10 +212,7 @@ class Program:
         self.partials = partials
         inline = getattr(function, "inline", ())
         self.own_partials = (
-            {
-                name: Program(runtime, fn, depths, data, block_params, partials)
-                for name, fn in inline
-            }
+            {name: Program(runtime, fn, depths, data, block_params, partials) for name, fn in inline}
             if inline
             else None
         )
@@ -275,9 +264,7 @@ class _PartialBlock:
         return self.program(context, data=frame, partials=partials)
 
 
-def _noop(
-    context: Any, data: Any = None, block_params: Any = None, partials: Any = None
-) -> str:
+def _noop(context: Any, data: Any = None, block_params: Any = None, partials: Any = None) -> str:
     return ""
 
 
@@ -398,9 +385,7 @@ def _if(
     if len(params) != 1:
         raise TemplateRuntimeError(f"#{options.name} requires exactly one argument")
     conditional = params[0]
-    if (
-        not is_truthy(hash.get("includeZero")) and not is_truthy(conditional)
-    ) or is_empty_for_handlebars(conditional):
+    if (not is_truthy(hash.get("includeZero")) and not is_truthy(conditional)) or is_empty_for_handlebars(conditional):
         return options.inverse(this)
     return options.fn(this)
 
@@ -541,18 +526,14 @@ class Runtime:
         if isinstance(helper, Builtin):
             if not block:
                 fn = inverse = _not_a_block(name)
-            return helper.function(
-                self, this, params, hash, Options(fn, inverse, hash, data, name)
-            )
+            return helper.function(self, this, params, hash, Options(fn, inverse, hash, data, name))
         try:
             result = helper(*params, **hash)
         except TemplateError:
             raise
         except RecursionError:
             raise
-        except (
-            Exception
-        ) as exc:  # a helper is third-party code: report it, never leak a traceback
+        except Exception as exc:  # a helper is third-party code: report it, never leak a traceback
             raise TemplateRuntimeError(f"Helper '{name}' failed: {exc}") from exc
         if block:
             # A plain function used as a block helper: its result decides the block like a value would.
@@ -601,9 +582,7 @@ class Runtime:
                 # handlebars.js would try to call the data value and fail with a TypeError.
                 raise TemplateRuntimeError(f'"{original}" is not a helper')
             helper = HELPER_MISSING
-        return self.invoke(
-            helper, original, this, params, hash, fn, inverse, data, block
-        )
+        return self.invoke(helper, original, this, params, hash, fn, inverse, data, block)
 
     def ambiguous(self, name: str, value: Any, this: Any, data: Any, scope: Any = _SAME) -> Any:
         helper = self.helpers.get(name)
@@ -626,9 +605,7 @@ class Runtime:
     ) -> Any:
         helper = self.helpers.get(name)
         if helper is not None:
-            return self.invoke(
-                helper, name, this, [], EMPTY_HASH, fn, inverse, data, True
-            )
+            return self.invoke(helper, name, this, [], EMPTY_HASH, fn, inverse, data, True)
         return self.block_value(value, this, fn, inverse, data, name)
 
     def block_value(
@@ -673,9 +650,7 @@ class Runtime:
         partial_block = None
         if fn is not None:
             data = create_frame(data)
-            partial_block = data["partial-block"] = _PartialBlock(
-                fn, current_partial_block
-            )
+            partial_block = data["partial-block"] = _PartialBlock(fn, current_partial_block)
             if fn.own_partials:
                 partials = {**partials, **fn.own_partials}
         if partial is None:
@@ -688,9 +663,7 @@ class Runtime:
         elif isinstance(partial, (Program, _PartialBlock)):
             result = partial(context, data=data, partials=partials)
         else:
-            raise TemplateRuntimeError(
-                f"The partial {name} could not be compiled: partials must be strings"
-            )
+            raise TemplateRuntimeError(f"The partial {name} could not be compiled: partials must be strings")
         if indent:
             result = _indent(result, indent)
         return result

@@ -81,14 +81,10 @@ class _Visitor:
         if isinstance(node, ast.MustacheStatement):
             return _StripInfo(open=node.strip.open, close=node.strip.close)
         if isinstance(node, (ast.PartialStatement, ast.CommentStatement)):
-            return _StripInfo(
-                open=node.strip.open, close=node.strip.close, inline_standalone=True
-            )
+            return _StripInfo(open=node.strip.open, close=node.strip.close, inline_standalone=True)
         return None
 
-    def block(
-        self, block: ast.BlockStatement | ast.PartialBlockStatement
-    ) -> _StripInfo:
+    def block(self, block: ast.BlockStatement | ast.PartialBlockStatement) -> _StripInfo:
         block_program = block.program
         block_inverse = block.inverse if isinstance(block, ast.BlockStatement) else None
         if block_program is not None:
@@ -125,9 +121,7 @@ class _Visitor:
                 _omit_right(first_inverse.body, None, True)
             if close_strip.open:
                 _omit_left(last_inverse.body, None, True)
-            if _is_prev_whitespace(program.body) and _is_next_whitespace(
-                first_inverse.body
-            ):
+            if _is_prev_whitespace(program.body) and _is_next_whitespace(first_inverse.body):
                 _omit_left(program.body)
                 _omit_right(first_inverse.body)
         elif close_strip.open:
@@ -149,9 +143,7 @@ def _block_inverse(node: ast.Statement) -> ast.Program | None:
     return getattr(node, "inverse", None)
 
 
-def _is_prev_whitespace(
-    body: list[ast.Statement], i: int | None = None, is_root: bool = False
-) -> bool | None:
+def _is_prev_whitespace(body: list[ast.Statement], i: int | None = None, is_root: bool = False) -> bool | None:
     if i is None:
         i = len(body)
     prev = body[i - 1] if i - 1 >= 0 else None
@@ -164,9 +156,7 @@ def _is_prev_whitespace(
     return None
 
 
-def _is_next_whitespace(
-    body: list[ast.Statement], i: int | None = None, is_root: bool = False
-) -> bool | None:
+def _is_next_whitespace(body: list[ast.Statement], i: int | None = None, is_root: bool = False) -> bool | None:
     if i is None:
         i = -1
     nxt = body[i + 1] if i + 1 < len(body) else None
@@ -179,30 +169,20 @@ def _is_next_whitespace(
     return None
 
 
-def _omit_right(
-    body: list[ast.Statement], i: int | None = None, multiple: bool = False
-) -> None:
+def _omit_right(body: list[ast.Statement], i: int | None = None, multiple: bool = False) -> None:
     index = 0 if i is None else i + 1
     current = body[index] if 0 <= index < len(body) else None
-    if not isinstance(current, ast.ContentStatement) or (
-        not multiple and current.right_stripped
-    ):
+    if not isinstance(current, ast.ContentStatement) or (not multiple and current.right_stripped):
         return
     original = current.value
-    current.value = re.sub(
-        r"^\s+" if multiple else r"^[ \t]*\r?\n?", "", current.value, count=1
-    )
+    current.value = re.sub(r"^\s+" if multiple else r"^[ \t]*\r?\n?", "", current.value, count=1)
     current.right_stripped = current.value != original
 
 
-def _omit_left(
-    body: list[ast.Statement], i: int | None = None, multiple: bool = False
-) -> bool:
+def _omit_left(body: list[ast.Statement], i: int | None = None, multiple: bool = False) -> bool:
     index = len(body) - 1 if i is None else i - 1
     current = body[index] if 0 <= index < len(body) else None
-    if not isinstance(current, ast.ContentStatement) or (
-        not multiple and current.left_stripped
-    ):
+    if not isinstance(current, ast.ContentStatement) or (not multiple and current.left_stripped):
         return False
     original = current.value
     current.value = re.sub(

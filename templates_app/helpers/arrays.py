@@ -65,9 +65,7 @@ def numbers(name: str, args: tuple[Any, ...]) -> list[float]:
     """The numbers a ``sum``-style helper works on: ``(array [key])`` or ``(n1 n2 ...)``."""
     if args and isinstance(args[0], (list, tuple)):
         if len(args) > 2:
-            raise ValueError(
-                f"{name} takes an array and an optional key, or several numbers"
-            )
+            raise ValueError(f"{name} takes an array and an optional key, or several numbers")
         key = args[1] if len(args) == 2 else None
         return [num(_item_value(item, key)) for item in args[0]]
     return [num(arg) for arg in args]
@@ -125,9 +123,7 @@ def sort_by(value: Any, key: Any = None, order: Any = "asc") -> list[Any]:
     items = _list(value)
     present = [item for item in items if _item_value(item, key) is not None]
     missing = [item for item in items if _item_value(item, key) is None]
-    ordered = sorted(
-        present, key=lambda item: _sort_key(_item_value(item, key)), reverse=descending
-    )
+    ordered = sorted(present, key=lambda item: _sort_key(_item_value(item, key)), reverse=descending)
     return ordered + missing  # items without the key always go last
 
 
@@ -136,9 +132,7 @@ def group_by(value: Any, key: Any) -> list[dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
     for item in _list(value):
         group_key = _item_value(item, key)
-        bucket = groups.setdefault(
-            _identity(group_key), {"key": group_key, "items": []}
-        )
+        bucket = groups.setdefault(_identity(group_key), {"key": group_key, "items": []})
         bucket["items"].append(item)
     return list(groups.values())
 

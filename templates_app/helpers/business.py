@@ -31,9 +31,7 @@ def net_amount(amount: Any, tax_rate: Any = 0, discount_percent: Any = 0) -> str
 
 
 @helper("invoiceNumber")
-def invoice_number(
-    prefix: Any = None, number: Any = None, pad_length: Any = None
-) -> str:
+def invoice_number(prefix: Any = None, number: Any = None, pad_length: Any = None) -> str:
     label = "INV" if prefix is None else to_js_string(prefix)
     sequence = "1" if number is None else to_js_string(number)
     width = 6 if pad_length is None else int_arg(pad_length, 6)
@@ -43,11 +41,7 @@ def invoice_number(
 
 @helper("dueDate")
 def due_date(invoice_date: Any = None, terms: Any = None) -> str:
-    when = (
-        When(clock.now())
-        if invoice_date is None or invoice_date == ""
-        else parse(invoice_date)
-    )
+    when = When(clock.now()) if invoice_date is None or invoice_date == "" else parse(invoice_date)
     if when is None:
         return INVALID
     days = 30 if terms is None else num(terms)

@@ -82,9 +82,7 @@ def compare(a: Any, operator: Any, b: Any) -> bool:
         check = _OPERATORS[operator]
     except (KeyError, TypeError):
         known = " ".join(_OPERATORS)
-        raise ValueError(
-            f"compare: unknown operator {operator!r} (use one of {known})"
-        ) from None
+        raise ValueError(f"compare: unknown operator {operator!r} (use one of {known})") from None
     return bool(check(a, b))
 
 

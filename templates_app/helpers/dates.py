@@ -65,9 +65,7 @@ def _zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone '{name}' (use an IANA name like 'America/New_York')"
-        ) from None
+        raise ValueError(f"unknown time zone '{name}' (use an IANA name like 'America/New_York')") from None
 
 
 def parse(value: Any, zone: tzinfo = UTC) -> When | None:
@@ -75,16 +73,12 @@ def parse(value: Any, zone: tzinfo = UTC) -> When | None:
     if isinstance(value, datetime):
         return When(value if value.tzinfo else value.replace(tzinfo=zone))
     if isinstance(value, date):
-        return When(
-            datetime(value.year, value.month, value.day, tzinfo=zone), date_only=True
-        )
+        return When(datetime(value.year, value.month, value.day, tzinfo=zone), date_only=True)
     if is_number(value):
         if not math.isfinite(value) or abs(value) > 8.64e15:  # JavaScript's Date range
             return None
         try:
-            return When(
-                datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
-            )
+            return When(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value))
         except OverflowError:
             return None
     if not isinstance(value, str) or not value.strip():
@@ -106,11 +100,7 @@ def parse(value: Any, zone: tzinfo = UTC) -> When | None:
                 return None
         except (ValueError, OverflowError):
             return None
-        if (
-            ":" not in text
-            and parsed.time() == datetime.min.time()
-            and parsed.tzinfo is None
-        ):
+        if ":" not in text and parsed.time() == datetime.min.time() and parsed.tzinfo is None:
             return When(parsed.replace(tzinfo=zone), date_only=True)
     return When(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone))
 
@@ -212,11 +202,7 @@ def _localized_long_format(token: str, at: datetime, locale: Locale) -> str:
 def format_moment(at: datetime, pattern: str, locale: Locale) -> str:
     """Format an aware datetime with moment.js tokens; text in ``[brackets]`` is literal."""
     # Slavic languages need the genitive month next to a day number ("5 декабря").
-    month_context = (
-        "format"
-        if re.search(r"D", re.sub(r"\[[^\]]*\]", "", pattern))
-        else "stand-alone"
-    )
+    month_context = "format" if re.search(r"D", re.sub(r"\[[^\]]*\]", "", pattern)) else "stand-alone"
     weekday = at.weekday()  # Monday = 0, which is Babel's day index too
 
     simple: dict[str, Callable[[], str]] = {
@@ -303,9 +289,7 @@ def _read(value: Any, timezone: Any = None) -> When | str:
 
 
 @helper("formatDate")
-def format_date(
-    date_value: Any, format: Any = None, timezone: Any = None, locale: Any = None
-) -> str:
+def format_date(date_value: Any, format: Any = None, timezone: Any = None, locale: Any = None) -> str:
     zone = zone_for(timezone)
     loc = locale_for(locale)
     when = _read(date_value, timezone)
@@ -321,9 +305,7 @@ def now(format: Any = None, timezone: Any = None, locale: Any = None) -> str:
     current = When(clock.now())
     if format is None or format == "":
         return iso(current)
-    return format_moment(
-        in_zone(current, zone), to_js_string(format), locale_for(locale)
-    )
+    return format_moment(in_zone(current, zone), to_js_string(format), locale_for(locale))
 
 
 @helper("year")
@@ -372,13 +354,9 @@ def shift(when: When, amount: float, unit: str) -> When:
             "days": relativedelta(days=whole),
         }[unit]
         return when.replace(when.at + delta)
-    seconds = {"hours": 3600, "minutes": 60, "seconds": 1, "milliseconds": 0.001}[
-        unit
-    ] * amount
+    seconds = {"hours": 3600, "minutes": 60, "seconds": 1, "milliseconds": 0.001}[unit] * amount
     # Time units move the instant, not the wall clock (moment: add(1, "hour") across DST).
-    moved = (when.at.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(
-        when.at.tzinfo
-    )
+    moved = (when.at.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(when.at.tzinfo)
     return When(moved, date_only=False)
 
 
@@ -455,9 +433,7 @@ def date_diff(start: Any, end: Any, unit: Any = "days") -> int | float:
     a, b = first.at, second.at
     if unit_name in ("years", "quarters", "months"):
         months = _months_between(a, b)
-        amount = {"years": months / 12, "quarters": months / 3, "months": months}[
-            unit_name
-        ]
+        amount = {"years": months / 12, "quarters": months / 3, "months": months}[unit_name]
     else:
         seconds = (b - a).total_seconds()
         per_unit = {
@@ -520,9 +496,7 @@ def from_now(date_value: Any, locale: Any = None) -> str:
     current = clock.now()
     delta = when.at - current
     if loc.language == "en":
-        return _relative_english(
-            delta.total_seconds(), _months_between(current, when.at)
-        )
+        return _relative_english(delta.total_seconds(), _months_between(current, when.at))
     return format_timedelta(delta, add_direction=True, locale=loc)
 
 

@@ -15,9 +15,7 @@ from templates_app.jsvalues import number_to_string, to_js_string, to_number
 
 _MAX_SAFE_INTEGER = 2**53
 _INT_PREFIX = re.compile(r"^\s*([+-]?)(0[xX][0-9a-fA-F]+|\d+)")
-_FLOAT_PREFIX = re.compile(
-    r"^\s*([+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))"
-)
+_FLOAT_PREFIX = re.compile(r"^\s*([+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))")
 
 
 def num(value: Any) -> float:
@@ -60,13 +58,9 @@ def to_fixed(value: float, digits: int = 0) -> str:
     digits = max(0, min(100, digits))
     if not math.isfinite(value) or abs(value) >= 1e21:
         return number_to_string(value)
-    text = str(
-        Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    )
+    text = str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
     if value == 0:
-        text = text.lstrip(
-            "-"
-        )  # (-0).toFixed(2) is "0.00", but (-0.001).toFixed(2) is "-0.00"
+        text = text.lstrip("-")  # (-0).toFixed(2) is "0.00", but (-0.001).toFixed(2) is "-0.00"
     return text
 
 

@@ -16,9 +16,7 @@ def _parse(name: str) -> Locale:
     try:
         return Locale.parse(name.replace("-", "_"))
     except (UnknownLocaleError, ValueError) as exc:
-        raise ValueError(
-            f"unknown locale '{name}' (use a tag like 'en-US' or 'de-DE')"
-        ) from exc
+        raise ValueError(f"unknown locale '{name}' (use a tag like 'en-US' or 'de-DE')") from exc
 
 
 def locale_for(name: object) -> Locale:

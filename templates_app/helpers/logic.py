@@ -29,9 +29,7 @@ def not_(value: Any) -> bool:
 
 def is_empty(value: Any) -> bool:
     # Fileloom's list: null, undefined, "", [] and {}. 0 and false are values, not emptiness.
-    return value is None or (
-        isinstance(value, (str, list, tuple, dict)) and len(value) == 0
-    )
+    return value is None or (isinstance(value, (str, list, tuple, dict)) and len(value) == 0)
 
 
 @helper("isEmpty")

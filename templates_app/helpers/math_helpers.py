@@ -61,11 +61,7 @@ def js_pow(base: float, exponent: float) -> float:
         return -math.inf if negative else math.inf
     except ValueError:
         if base == 0:  # 0 ** negative
-            return (
-                -math.inf
-                if math.copysign(1, base) < 0 and exponent % 2 == 1
-                else math.inf
-            )
+            return -math.inf if math.copysign(1, base) < 0 and exponent % 2 == 1 else math.inf
         return math.nan
 
 

@@ -47,9 +47,7 @@ def _currency_code(code: Any) -> str:
         return DEFAULT_CURRENCY
     text = to_js_string(code).upper()
     if not is_currency(text):
-        raise ValueError(
-            f"unknown currency code '{to_js_string(code)}' (use ISO 4217, e.g. 'EUR')"
-        )
+        raise ValueError(f"unknown currency code '{to_js_string(code)}' (use ISO 4217, e.g. 'EUR')")
     return text
 
 
@@ -61,16 +59,12 @@ def _half_up() -> decimal.Context:
     return context
 
 
-def _apply(
-    pattern: NumberPattern, value: Decimal, locale: Locale, **options: Any
-) -> str:
+def _apply(pattern: NumberPattern, value: Decimal, locale: Locale, **options: Any) -> str:
     with decimal.localcontext(_half_up()):
         return str(pattern.apply(value, locale, **options))
 
 
-def _with_fraction_digits(
-    pattern: NumberPattern, minimum: int, maximum: int
-) -> NumberPattern:
+def _with_fraction_digits(pattern: NumberPattern, minimum: int, maximum: int) -> NumberPattern:
     changed = copy.copy(pattern)
     changed.frac_prec = (minimum, maximum)
     return changed
@@ -116,9 +110,7 @@ def currency_no_symbol(amount: Any, code: Any = None, locale: Any = None) -> str
     if not math.isfinite(value):
         return number_to_string(value)
     standard = loc.currency_formats["standard"].pattern
-    bare = ";".join(
-        part.replace("¤", "").strip("\u00a0 ") for part in standard.split(";")
-    )
+    bare = ";".join(part.replace("¤", "").strip("\u00a0 ") for part in standard.split(";"))
     with decimal.localcontext(_half_up()):
         return format_currency(
             to_decimal(value),
@@ -135,9 +127,7 @@ def currency_symbol(code: Any = None, locale: Any = None) -> str:
 
 
 @helper("formatNumber")
-def format_number(
-    value: Any, decimals: Any = None, locale: Any = None, *, grouping: Any = True
-) -> str:
+def format_number(value: Any, decimals: Any = None, locale: Any = None, *, grouping: Any = True) -> str:
     loc, number = locale_for(locale), num(value)
     if not math.isfinite(number):
         return number_to_string(number)
@@ -145,9 +135,7 @@ def format_number(
     if decimals is not None:
         digits = max(0, min(20, int_arg(decimals, 0)))
         pattern = _with_fraction_digits(pattern, digits, digits)
-    return _apply(
-        pattern, to_decimal(number), loc, group_separator=grouping is not False
-    )
+    return _apply(pattern, to_decimal(number), loc, group_separator=grouping is not False)
 
 
 def _percent(ratio: Decimal, decimals: Any, loc: Locale) -> str:
@@ -188,9 +176,7 @@ def to_precision(value: float, precision: int) -> str:
         return "0" if precision == 1 else "0." + "0" * (precision - 1)
     exact = Decimal(value)
     exponent = exact.adjusted()
-    rounded = exact.quantize(
-        Decimal(1).scaleb(exponent - precision + 1), rounding=ROUND_HALF_UP
-    )
+    rounded = exact.quantize(Decimal(1).scaleb(exponent - precision + 1), rounding=ROUND_HALF_UP)
     exponent = rounded.adjusted()  # 9.99 → 10.0 moves the exponent
     digits = str(abs(rounded.scaleb(precision - 1 - exponent).to_integral_value()))
     sign = "-" if value < 0 else ""
@@ -223,11 +209,7 @@ def to_float(value: Any) -> int | float:
 
 @helper("addCommas")
 def add_commas(value: Any) -> str:
-    text = (
-        number_to_string(value)
-        if isinstance(value, (int, float))
-        else to_js_string(value)
-    )
+    text = number_to_string(value) if isinstance(value, (int, float)) else to_js_string(value)
     sign = "-" if text.startswith("-") else ""
     whole, dot, fraction = text.lstrip("-").partition(".")
     if not whole.isdigit():
@@ -273,9 +255,7 @@ def abbreviate(value: Any, decimals: Any = 1) -> str:
     while unit < len(_ABBREVIATIONS) - 1 and size >= 1000 ** (unit + 1):
         unit += 1
     amount = round_to(size / 1000**unit, digits)
-    if (
-        amount >= 1000 and unit < len(_ABBREVIATIONS) - 1
-    ):  # 999,950 is "1M", not "1000K"
+    if amount >= 1000 and unit < len(_ABBREVIATIONS) - 1:  # 999,950 is "1M", not "1000K"
         unit += 1
         amount = round_to(size / 1000**unit, digits)
     sign = "-" if number < 0 and amount != 0 else ""
@@ -351,9 +331,7 @@ def integer_words(number: int) -> str:
     while number:
         number, chunk = divmod(number, 1000)
         if chunk:
-            groups.append(
-                _below_thousand(chunk) + (f" {_SCALES[scale]}" if scale else "")
-            )
+            groups.append(_below_thousand(chunk) + (f" {_SCALES[scale]}" if scale else ""))
         scale += 1
     return " ".join(reversed(groups))
 

@@ -55,9 +55,7 @@ def _checked(name: str, fn: Helper) -> Helper:
             try:
                 signature.bind(*args, **kwargs)
             except TypeError as exc:
-                raise ValueError(
-                    f"wrong arguments for helper '{name}' ({exc}); usage: {usage(name, fn)}"
-                ) from None
+                raise ValueError(f"wrong arguments for helper '{name}' ({exc}); usage: {usage(name, fn)}") from None
             raise
 
     return call

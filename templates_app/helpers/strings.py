@@ -47,9 +47,7 @@ def capitalize_all(value: Any) -> str:
 
 @helper("titleCase")
 def title_case(value: Any) -> str:
-    return re.sub(
-        r"\w\S*", lambda match: capitalize(match.group(0).lower()), text(value)
-    )
+    return re.sub(r"\w\S*", lambda match: capitalize(match.group(0).lower()), text(value))
 
 
 @helper("truncate")
@@ -141,9 +139,7 @@ def substring(value: Any, start: Any, end: Any = None) -> str:
     string = text(value)
 
     def clamp(index: Any, default: int) -> int:
-        return min(
-            max(int_arg(index, 0 if index is not None else default), 0), len(string)
-        )
+        return min(max(int_arg(index, 0 if index is not None else default), 0), len(string))
 
     first, second = clamp(start, 0), clamp(end, len(string))
     return string[min(first, second) : max(first, second)]
@@ -161,9 +157,7 @@ def ends_with(value: Any, suffix: Any) -> bool:
 
 @helper("slugify")
 def slugify(value: Any) -> str:
-    ascii_text = (
-        unicodedata.normalize("NFKD", text(value)).encode("ascii", "ignore").decode()
-    )
+    ascii_text = unicodedata.normalize("NFKD", text(value)).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 

@@ -31,9 +31,7 @@ def js_stringify(value: Any, indent: str = "", level: int = 0) -> str:
         if isinstance(value, dict):
             colon = ": " if indent else ":"
             parts = [
-                json.dumps(str(k), ensure_ascii=False)
-                + colon
-                + js_stringify(v, indent, level + 1)
+                json.dumps(str(k), ensure_ascii=False) + colon + js_stringify(v, indent, level + 1)
                 for k, v in value.items()
             ]
             return "{" + inner + separator.join(parts) + close + "}"

@@ -39,7 +39,9 @@ def test_an_expired_key_is_refused(api, owner):
 def test_a_key_without_pdf_generate_is_forbidden(api, acme):
     issued = api_key_create(workspace=acme, name="read only", permissions=["pdf.read"])
     error = assert_error(
-        api.post("/v1/pdf/generate", key=issued.raw_key, json={"htmlContent": "<p>x</p>"}), 403, "INSUFFICIENT_PERMISSIONS"
+        api.post("/v1/pdf/generate", key=issued.raw_key, json={"htmlContent": "<p>x</p>"}),
+        403,
+        "INSUFFICIENT_PERMISSIONS",
     )
     assert "pdf.generate" in error["message"]
 

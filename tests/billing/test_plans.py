@@ -137,7 +137,9 @@ def test_members_added_in_the_admin_count_against_the_plan_too(owner, teammate, 
 
     plan_change(workspace=acme, plan=plan_get(slug="free"))  # 2 members: owner and teammate
     newcomer = django_user_model.objects.create_user(username="nina")
-    formset_class = inlineformset_factory(Workspace, Membership, formset=MembershipFormSet, fields=["user", "role"], extra=1)
+    formset_class = inlineformset_factory(
+        Workspace, Membership, formset=MembershipFormSet, fields=["user", "role"], extra=1
+    )
     existing = list(Membership.objects.filter(workspace=acme).order_by("pk"))
     data = {
         "memberships-TOTAL_FORMS": "3",

@@ -38,8 +38,16 @@ def test_it_turns_html_into_a_pdf_with_the_documented_response(api):
     assert response.headers["X-Request-Id"] == body["requestId"]
     data = body["data"]
     assert set(data) == {
-        "fileId", "url", "signedUrl", "filename", "size", "expiresAt", "storageProvider",
-        "processingTimeMs", "generationMethod", "templateUsed",
+        "fileId",
+        "url",
+        "signedUrl",
+        "filename",
+        "size",
+        "expiresAt",
+        "storageProvider",
+        "processingTimeMs",
+        "generationMethod",
+        "templateUsed",
     }
     assert re.fullmatch(r"file_\d{13}_[a-z0-9]+", data["fileId"])
     assert data["filename"] == "document.pdf"
@@ -164,8 +172,6 @@ def test_usage_counts_each_successful_pdf(api):
 
 
 def test_a_data_uri_image_renders(api):
-    pixel = (
-        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-    )
+    pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     response = api.generate(htmlContent=f"<img src='{pixel}' style='width:20mm'><p>img</p>")
     assert response.status_code == 200, response.text

@@ -70,7 +70,9 @@ def test_metadata_and_private_addresses_are_refused(resource_server):
 
 def test_an_allowed_network_is_fetched_when_a_setting_permits_it(resource_server):
     base, hits = resource_server
-    html = f"<html><head><link rel='stylesheet' href='{base}/style.css'></head><body><p class='marker'>x</p></body></html>"
+    html = (
+        f"<html><head><link rel='stylesheet' href='{base}/style.css'></head><body><p class='marker'>x</p></body></html>"
+    )
     with override_settings(RENDERER_ALLOWED_NETWORKS=env_networks("UNSET_FOR_TEST", ["127.0.0.1/32"])):
         pdf = render_pdf(html, PageSetup())
     assert hits == ["/style.css"]

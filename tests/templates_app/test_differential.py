@@ -52,14 +52,10 @@ HELPERS: dict[str, Any] = {
     "add": lambda a=None, b=None, **hash: _num(a) + _num(b),
     "not": lambda value=None, **hash: not is_truthy(value),
     "echo": lambda value=None, **hash: value,
-    "bold": lambda value=None, **hash: SafeString(
-        "<b>" + escape_expression(value) + "</b>"
-    ),
+    "bold": lambda value=None, **hash: SafeString("<b>" + escape_expression(value) + "</b>"),
     "mklist": lambda *params, **hash: list(params),
     "mkobj": lambda *params, **hash: dict(hash),
-    "hashjoin": lambda *params, **hash: ",".join(
-        f"{key}={_text(hash[key])}" for key in sorted(hash)
-    ),
+    "hashjoin": lambda *params, **hash: ",".join(f"{key}={_text(hash[key])}" for key in sorted(hash)),
     "pick": lambda name=None, **hash: name,
     "fail": _boom,
 }
@@ -68,14 +64,10 @@ HELPERS: dict[str, Any] = {
 def _load_corpus() -> list[tuple[str, dict[str, Any]]]:
     cases = []
     for corpus_file in sorted(CORPUS_DIR.glob("*.json")):
-        for index, case in enumerate(
-            json.loads(corpus_file.read_text(encoding="utf-8"))
-        ):
+        for index, case in enumerate(json.loads(corpus_file.read_text(encoding="utf-8"))):
             cases.append(
                 (
-                    f"{corpus_file.stem}-{index:03d}-{case.get('name', '')}".rstrip(
-                        "-"
-                    ),
+                    f"{corpus_file.stem}-{index:03d}-{case.get('name', '')}".rstrip("-"),
                     case,
                 )
             )
@@ -106,14 +98,10 @@ def _render(case: dict[str, Any], *, library: bool = False) -> dict[str, str]:
 def reference() -> dict[str, dict[str, str]]:
     node = shutil.which("node")
     if node is None:
-        pytest.skip(
-            "Node.js is not installed; the differential tests compare against handlebars.js"
-        )
+        pytest.skip("Node.js is not installed; the differential tests compare against handlebars.js")
     if not (NODE_DIR / "node_modules" / "handlebars").is_dir():
         npm = shutil.which("npm")
-        assert npm is not None, (
-            "npm is needed to install handlebars.js for the differential tests"
-        )
+        assert npm is not None, "npm is needed to install handlebars.js for the differential tests"
         subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"],
             cwd=NODE_DIR,
@@ -130,9 +118,7 @@ def reference() -> dict[str, dict[str, str]]:
         check=True,
     )
     answers = json.loads(completed.stdout)
-    return {
-        case_id: answer for (case_id, _), answer in zip(CASES, answers, strict=True)
-    }
+    return {case_id: answer for (case_id, _), answer in zip(CASES, answers, strict=True)}
 
 
 def _agrees(expected: dict[str, str], actual: dict[str, str]) -> bool:
@@ -146,9 +132,7 @@ def test_the_corpus_is_broad() -> None:
 
 
 @pytest.mark.parametrize("case_id, case", CASES, ids=[case_id for case_id, _ in CASES])
-def test_renders_like_handlebars_js(
-    case_id: str, case: dict[str, Any], reference: dict[str, dict[str, str]]
-) -> None:
+def test_renders_like_handlebars_js(case_id: str, case: dict[str, Any], reference: dict[str, dict[str, str]]) -> None:
     expected = reference[case_id]
     actual = _render(case)
     assert _agrees(expected, actual), f"handlebars.js: {expected!r}, engine: {actual!r}"
@@ -163,9 +147,5 @@ DIFFERENT_WITH_THE_LIBRARY = {"values-042-prototype toString"}
 def test_the_helper_library_changes_only_cases_that_name_a_missing_value(
     reference: dict[str, dict[str, str]],
 ) -> None:
-    different = {
-        case_id
-        for case_id, case in CASES
-        if not _agrees(reference[case_id], _render(case, library=True))
-    }
+    different = {case_id for case_id, case in CASES if not _agrees(reference[case_id], _render(case, library=True))}
     assert different == DIFFERENT_WITH_THE_LIBRARY

@@ -47,16 +47,9 @@ def test_a_warm_render_does_not_recompile() -> None:
 
 def test_partials_are_compiled_once_too() -> None:
     partials = {"p": "[{{this}}]"}
-    first = compiles_during(
-        lambda: render("{{#each a}}{{> p}}{{/each}}", {"a": [1, 2, 3]}, partials)
-    )
+    first = compiles_during(lambda: render("{{#each a}}{{> p}}{{/each}}", {"a": [1, 2, 3]}, partials))
     assert first == 2  # the template and the partial, not once per iteration
-    assert (
-        compiles_during(
-            lambda: render("{{#each a}}{{> p}}{{/each}}", {"a": [4]}, partials)
-        )
-        == 0
-    )
+    assert compiles_during(lambda: render("{{#each a}}{{> p}}{{/each}}", {"a": [4]}, partials)) == 0
 
 
 def test_compile_template_returns_the_cached_object() -> None:
@@ -134,9 +127,7 @@ def test_a_mismatched_close_names_both_blocks() -> None:
         ("{{> p a b}}", "Unsupported number of partial arguments: 2 - 1:0"),
     ],
 )
-def test_handlebars_compile_errors_keep_their_wording(
-    source: str, message: str
-) -> None:
+def test_handlebars_compile_errors_keep_their_wording(source: str, message: str) -> None:
     with pytest.raises(TemplateSyntaxError) as caught:
         compile_template(source)
     assert str(caught.value) == message
@@ -167,9 +158,7 @@ def test_a_missing_helper_is_reported() -> None:
 
 
 def test_a_missing_partial_is_reported() -> None:
-    with pytest.raises(
-        TemplateRuntimeError, match="The partial footer could not be found"
-    ):
+    with pytest.raises(TemplateRuntimeError, match="The partial footer could not be found"):
         render("{{> footer}}", {})
 
 
@@ -201,20 +190,13 @@ def test_helper_results_are_printed_the_javascript_way_and_escaped() -> None:
     helpers = {"value": lambda v: v}
     assert render("{{value 1250.0}}", {}, helpers=helpers) == "1250"
     assert render("{{value x}}", {"x": [1, 2, 3]}, helpers=helpers) == "1,2,3"
-    assert render("{{value x}}", {"x": "<a href='x'>"}, helpers=helpers) == (
-        "&lt;a href&#x3D;&#x27;x&#x27;&gt;"
-    )
+    assert render("{{value x}}", {"x": "<a href='x'>"}, helpers=helpers) == ("&lt;a href&#x3D;&#x27;x&#x27;&gt;")
     assert render("{{value x}}", {"x": SafeString("<b>")}, helpers=helpers) == "<b>"
 
 
 def test_subexpressions_pass_raw_python_values() -> None:
     helpers = {"gt": lambda a, b: a > b, "kind": lambda v: type(v).__name__}
-    assert (
-        render(
-            "{{#if (gt a b)}}yes{{else}}no{{/if}}", {"a": 1, "b": 2}, helpers=helpers
-        )
-        == "no"
-    )
+    assert render("{{#if (gt a b)}}yes{{else}}no{{/if}}", {"a": 1, "b": 2}, helpers=helpers) == "no"
     assert render("{{kind (gt a b)}}", {"a": 3, "b": 2}, helpers=helpers) == "bool"
 
 
@@ -270,10 +252,7 @@ def test_templates_cannot_reach_python_internals(source: str) -> None:
 
 
 def test_own_keys_named_like_prototype_members_are_plain_data() -> None:
-    assert (
-        render("{{constructor}} {{__proto__}}", {"constructor": "c", "__proto__": "p"})
-        == "c p"
-    )
+    assert render("{{constructor}} {{__proto__}}", {"constructor": "c", "__proto__": "p"}) == "c p"
 
 
 # -- the gaps of plain pybars3 -----------------------------------------------------------------
@@ -332,9 +311,7 @@ def test_standalone_lines_are_removed_with_their_line() -> None:
 
 def test_standalone_partials_are_indented() -> None:
     source = "<div>\n    {{> item}}\n</div>"
-    assert (
-        render(source, {}, partials={"item": "a\nb\n"}) == "<div>\n    a\n    b\n</div>"
-    )
+    assert render(source, {}, partials={"item": "a\nb\n"}) == "<div>\n    a\n    b\n</div>"
 
 
 def test_partial_blocks_and_inline_partials() -> None:

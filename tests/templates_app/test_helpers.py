@@ -81,9 +81,7 @@ def test_a_wrong_argument_count_is_a_value_error_naming_the_helper_and_usage() -
 
 
 def test_an_unknown_hash_argument_is_a_value_error() -> None:
-    with pytest.raises(
-        ValueError, match="helper 'round'.*usage: round n \\[decimals\\]"
-    ):
+    with pytest.raises(ValueError, match="helper 'round'.*usage: round n \\[decimals\\]"):
         HELPERS["round"](1.234, places=2)
 
 

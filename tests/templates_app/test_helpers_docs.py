@@ -78,10 +78,7 @@ class _Example:
             return get_path(self.data, name)
         args: list[Any] = []
         hash_args: dict[str, Any] = {}
-        while (
-            self.position < len(self.tokens)
-            and self.tokens[self.position][0] != "close"
-        ):
+        while self.position < len(self.tokens) and self.tokens[self.position][0] != "close":
             if self.tokens[self.position][0] == "hash":
                 key = self._next()[1]
                 hash_args[key] = self._argument()
@@ -118,9 +115,7 @@ EXAMPLES = _examples()
 
 
 def test_every_helper_has_a_docs_entry_and_every_entry_is_a_helper() -> None:
-    documented = re.findall(
-        r"^### (\S+)$", TEXT.split(CONFORMANCE_MARKER)[0], re.MULTILINE
-    )
+    documented = re.findall(r"^### (\S+)$", TEXT.split(CONFORMANCE_MARKER)[0], re.MULTILINE)
     assert sorted(set(documented)) == sorted(documented), "a helper is documented twice"
     assert set(documented) == set(HELPERS)
 
@@ -128,10 +123,7 @@ def test_every_helper_has_a_docs_entry_and_every_entry_is_a_helper() -> None:
 def test_there_are_at_least_seventy_helpers_and_the_docs_state_the_count() -> None:
     assert len(HELPERS) >= 70
     distinct = len({id(fn) for fn in HELPERS.values()})
-    assert (
-        f"**{len(HELPERS)} helpers** ({distinct} helpers plus {len(HELPERS) - distinct}"
-        in TEXT
-    )
+    assert f"**{len(HELPERS)} helpers** ({distinct} helpers plus {len(HELPERS) - distinct}" in TEXT
 
 
 def test_helper_docs_end_at_the_conformance_marker() -> None:
@@ -142,29 +134,20 @@ def test_helper_docs_end_at_the_conformance_marker() -> None:
 
 
 def test_every_helper_entry_has_a_signature_and_at_least_one_example() -> None:
-    entries = re.split(r"^### ", TEXT.split(CONFORMANCE_MARKER)[0], flags=re.MULTILINE)[
-        1:
-    ]
+    entries = re.split(r"^### ", TEXT.split(CONFORMANCE_MARKER)[0], flags=re.MULTILINE)[1:]
     with_examples = {entry for entry, _, _ in EXAMPLES}
     for entry in entries:
         name, _, body = entry.partition("\n")
-        assert re.match(rf"`{re.escape(name)}\b", body.strip()), (
-            f"{name}: no signature line"
-        )
+        assert re.match(rf"`{re.escape(name)}\b", body.strip()), f"{name}: no signature line"
         assert name in with_examples, f"{name}: no example"
 
 
 def test_optional_arguments_in_the_docs_are_the_hash_argument_names() -> None:
     for name, signature in re.findall(r"^### (\S+)\n`([^`]+)`", TEXT, re.MULTILINE):
-        parameters = inspect.signature(
-            inspect.unwrap(HELPERS[name])
-        ).parameters.values()
+        parameters = inspect.signature(inspect.unwrap(HELPERS[name])).parameters.values()
         if any(p.kind is p.VAR_POSITIONAL for p in parameters):
             continue  # variadic helpers take no optional arguments by name
-        python_names = [
-            re.sub(r"_([a-z])", lambda m: m.group(1).upper(), p.name)
-            for p in parameters
-        ]
+        python_names = [re.sub(r"_([a-z])", lambda m: m.group(1).upper(), p.name) for p in parameters]
         words = re.findall(r"\[[^\]]*\]|\S+", signature.split(" → ")[0])[1:]
         for position, word in enumerate(words):
             if word.startswith("["):
@@ -173,14 +156,10 @@ def test_optional_arguments_in_the_docs_are_the_hash_argument_names() -> None:
 
 
 @pytest.mark.parametrize(("entry", "template", "expected"), EXAMPLES)
-def test_docs_example_renders_as_documented(
-    entry: str, template: str, expected: str, frozen_now: datetime
-) -> None:
+def test_docs_example_renders_as_documented(entry: str, template: str, expected: str, frozen_now: datetime) -> None:
     assert template.endswith("}}")
     inner = template[2:-2]
-    assert inner.split()[0] == entry or entry in inner, (
-        f"example under {entry} does not use it"
-    )
+    assert inner.split()[0] == entry or entry in inner, f"example under {entry} does not use it"
     output = to_js_string(_Example(inner, _example_data()).call())
     if expected.startswith("e.g. "):
         return

@@ -20,9 +20,7 @@ ODD_VALUES: list[Any] = [
 
 def _required_count(name: str) -> int:
     parameters = inspect.signature(inspect.unwrap(HELPERS[name])).parameters.values()
-    required = [
-        p for p in parameters if p.default is p.empty and p.kind is not p.VAR_POSITIONAL
-    ]
+    required = [p for p in parameters if p.default is p.empty and p.kind is not p.VAR_POSITIONAL]
     return max(1, len(required))
 
 

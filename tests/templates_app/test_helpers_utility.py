@@ -8,19 +8,14 @@ from templates_app.jsvalues import SafeString
 
 def test_json_prints_like_json_stringify() -> None:
     data = {"a": 1.0, "b": [1, None, True], "c": 'say "hi"', "d": "é", "e": 0.1}
-    assert (
-        HELPERS["json"](data)
-        == '{"a":1,"b":[1,null,true],"c":"say \\"hi\\"","d":"é","e":0.1}'
-    )
+    assert HELPERS["json"](data) == '{"a":1,"b":[1,null,true],"c":"say \\"hi\\"","d":"é","e":0.1}'
     assert HELPERS["json"](None) == "null"
     assert HELPERS["json"](math.nan) == "null"
     assert HELPERS["json"](1e21) == "1e+21"
 
 
 def test_json_pretty_indents_like_json_stringify_with_spacing() -> None:
-    assert HELPERS["json"]({"a": [1, {}], "b": []}, True) == (
-        '{\n  "a": [\n    1,\n    {}\n  ],\n  "b": []\n}'
-    )
+    assert HELPERS["json"]({"a": [1, {}], "b": []}, True) == ('{\n  "a": [\n    1,\n    {}\n  ],\n  "b": []\n}')
     assert HELPERS["json"]({"a": 1}, pretty=4) == '{\n    "a": 1\n}'
 
 

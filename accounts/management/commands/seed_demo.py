@@ -34,6 +34,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  curl -s -X POST {base}/v1/pdf/generate \\\n"
             f"    -H 'X-API-Key: {issued.raw_key}' -H 'Content-Type: application/json' \\\n"
-            "    -d '{\"htmlContent\": \"<h1>Hello {{name}}</h1>\", \"templateData\": {\"name\": \"World\"}}'"
+            '    -d \'{"htmlContent": "<h1>Hello {{name}}</h1>", "templateData": {"name": "World"}}\''
         )
         self.stdout.write("")

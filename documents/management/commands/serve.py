@@ -25,18 +25,37 @@ class Command(BaseCommand):
         beat_schedule = str(settings.VAR_DIR / "celerybeat-schedule")
         commands = {
             "web": [
-                python, "-m", "gunicorn", "fileloom.wsgi",
-                "--bind", str(options["bind"]),
-                "--workers", str(options["web_workers"]),
-                "--threads", str(options["threads"]),
-                "--worker-class", "gthread",
-                "--timeout", "120",
-                "--access-logfile", "-",
+                python,
+                "-m",
+                "gunicorn",
+                "fileloom.wsgi",
+                "--bind",
+                str(options["bind"]),
+                "--workers",
+                str(options["web_workers"]),
+                "--threads",
+                str(options["threads"]),
+                "--worker-class",
+                "gthread",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
             ],
             "worker": [
-                python, "-m", "celery", "-A", "fileloom", "worker",
-                "-Q", "render,default", "-l", "info",
-                "-B", "--schedule", beat_schedule,
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "fileloom",
+                "worker",
+                "-Q",
+                "render,default",
+                "-l",
+                "info",
+                "-B",
+                "--schedule",
+                beat_schedule,
             ],
         }
         processes: dict[str, subprocess.Popen] = {}
@@ -51,7 +70,9 @@ class Command(BaseCommand):
         try:
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, start_new_session=True)
-            self.stdout.write(f"Fileloom is running on http://{options['bind']} (Ctrl-C stops the web server and the worker)")
+            self.stdout.write(
+                f"Fileloom is running on http://{options['bind']} (Ctrl-C stops the web server and the worker)"
+            )
             while not stopping:
                 for name, process in processes.items():
                     if process.poll() is not None:

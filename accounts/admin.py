@@ -135,7 +135,7 @@ class ApiKeyAdmin(WorkspaceScopedAdmin):
     readonly_fields = ["prefix", "last_used_at", "created_at", "revoked_at"]
     actions = ["revoke_keys"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[Any]:
         if obj is None:
             return ["workspace", "name", "environment", "permissions", "expires_at"]
         return ["workspace", "name", "prefix", "permissions", "expires_at", "revoked_at", "last_used_at", "created_at"]

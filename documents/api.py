@@ -261,6 +261,7 @@ class GeneratePdfView(APIView):
             return Response(record.response_body, status=record.response_status, headers=headers)
         generation = record.generation
         assert generation is not None
+        extra: dict[str, str]
         if generation.is_async:
             code, body, extra = status.HTTP_202_ACCEPTED, _accepted_body(generation, request), {}
         else:

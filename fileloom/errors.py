@@ -162,7 +162,7 @@ class IdempotencyKeyInUse(ApplicationError):
 
 
 # Statuses of errors that a finished generation can carry (stored as a code on the record).
-GENERATION_ERROR_STATUS = {
+GENERATION_ERROR_STATUS: dict[str, int] = {
     ErrorCode.TEMPLATE_COMPILATION_ERROR: 400,
     ErrorCode.TEMPLATE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TIMEOUT: 408,

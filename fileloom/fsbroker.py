@@ -21,7 +21,7 @@ ALIAS = "fileloomfs"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
+    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         temp = os.path.join(self.data_folder_out, f".tmp-{uuid.uuid4()}")
@@ -29,7 +29,7 @@ class Channel(filesystem.Channel):
             handle.write(str_to_bytes(dumps(payload)))
         os.rename(temp, final)
 
-    def _get(self, queue: str) -> dict:
+    def _get(self, queue: str) -> dict:  # type: ignore[override]
         suffix = f".{queue}.msg"
         for name in sorted(os.listdir(self.data_folder_in)):
             if name.startswith(".") or not name.endswith(suffix) or name.partition(".")[2] != suffix[1:]:

@@ -40,7 +40,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:
             results[name] = f"error: {exc.__class__.__name__}: {str(exc)[:200]}"
     failed = [name for name, value in results.items() if value != "ok"]
-    body = {"status": "ok" if not failed else "unavailable", "checks": results}
+    body: dict[str, object] = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -62,7 +63,7 @@ def is_address_allowed(address: IPAddress | str, allowed: Networks | None = None
     return not any(ip in net for net in BLOCKED_NETWORKS if net.version == ip.version)
 
 
-def resolve_checked(host: str, port: int, allowed: Networks | None = None) -> list[tuple[int, int, int, str, tuple]]:
+def resolve_checked(host: str, port: int, allowed: Networks | None = None) -> list[tuple[Any, ...]]:
     """getaddrinfo() for host, refusing it if *any* of its addresses is forbidden."""
     host = host.strip("[]")
     try:
@@ -72,7 +73,7 @@ def resolve_checked(host: str, port: int, allowed: Networks | None = None) -> li
     if not infos:
         raise UnsafeDestination(f"host {host!r} has no addresses")
     for info in infos:
-        address = info[4][0].split("%", 1)[0]
+        address = str(info[4][0]).split("%", 1)[0]
         if not is_address_allowed(address, allowed):
             raise UnsafeDestination(f"host {host!r} resolves to a forbidden address ({address})")
     return infos

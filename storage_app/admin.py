@@ -80,7 +80,7 @@ class StorageConnectionForm(forms.ModelForm):
                     data=ConnectionInput(
                         provider=cleaned["provider"],
                         credentials=credentials,
-                        **{name: cleaned.get(name) or ("" if name != "enabled" else False) for name in self._EDITABLE},
+                        **{name: cleaned.get(name) or ("" if name != "enabled" else False) for name in self._EDITABLE},  # type: ignore[arg-type]
                     ),
                 )
             else:

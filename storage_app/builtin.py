@@ -49,7 +49,8 @@ def presigned_url(key: str, *, expires_in: int, filename: str) -> str | None:
     """A direct, time-limited URL for S3; None for local disk (served through signed links)."""
     if provider_name() != "s3":
         return None
-    return default_storage.url(
+    # S3Storage.url takes these; the base Storage signature does not know them.
+    return default_storage.url(  # type: ignore[call-arg]
         key,
         parameters={"ResponseContentDisposition": f'inline; filename="{filename}"'},
         expire=expires_in,

@@ -123,7 +123,7 @@ def _input_problems(data: ConnectionInput) -> list[str]:
         found.append("bucket: letters, digits, '.', '-' and '_' only (at most 255)")
     if data.region and not _REGION.match(data.region):
         found.append("region: lower-case letters, digits and '-' only, e.g. us-east-1")
-    for name in _CREDENTIAL_FIELDS[data.provider]:
+    for name in _CREDENTIAL_FIELDS[StorageProvider(data.provider)]:
         if not data.credentials.get(name):
             found.append(f"{name}: is required")
     if data.provider == StorageProvider.SUPABASE and not data.endpoint_url:

@@ -214,7 +214,7 @@ def template_update(  # type: ignore[no-untyped-def]
                 setattr(template, key, value)
             template.save(update_fields=list(changes))
         if draft_changes:
-            template_draft_update(template=template, user=user, **draft_changes)
+            template_draft_update(template=template, user=user, **draft_changes)  # type: ignore[arg-type]
     return template
 
 

@@ -36,7 +36,7 @@ class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "started_at", "status_code", "duration_ms", "error", "response_body"]
+    fields = ("number", "started_at", "status_code", "duration_ms", "error", "response_body")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -233,8 +233,9 @@ class WebhookTestView(APIView):
         endpoint = _endpoint_or_404(request, endpoint_id)
         values = _valid(TestEventSerializer, request)
         delivery = services.webhook_test_send(endpoint=endpoint, event_type=values.get("event", "pdf.generated"))
-        delivery = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=delivery.pk)
-        assert delivery is not None
+        shown = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=delivery.pk)
+        assert shown is not None
+        delivery = shown
         return Response({"success": True, "data": delivery_representation(delivery)}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -295,6 +296,7 @@ class WebhookDeliveryReplayView(APIView):
         if delivery is None:
             raise NotFound("Webhook delivery not found")
         replay = services.webhook_delivery_replay(delivery=delivery)
-        replay = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=replay.pk)
-        assert replay is not None
+        shown_replay = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=replay.pk)
+        assert shown_replay is not None
+        replay = shown_replay
         return Response({"success": True, "data": delivery_representation(replay)}, status=status.HTTP_202_ACCEPTED)

@@ -21,8 +21,6 @@ from fileloom import outbound
 logger = logging.getLogger("fileloom.renderer")
 
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
-_HEAD_OPEN = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
-_HTML_OPEN = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
 _warm_lock = threading.Lock()
 _warm = False
 

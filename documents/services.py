@@ -109,7 +109,8 @@ def _compile(source: str, data: dict[str, Any], *, what: str, partials: dict[str
         raise TemplateCompilationFailed(f"Template rendering failed in {what}: nesting too deep") from None
 
 
-def _inject_css(html: str, css: str) -> str:
+def inject_css(html: str, css: str) -> str:
+    """The template's CSS as a <style> at the start of <head> (creating <head> if needed)."""
     if not css.strip():
         return html
     style = f"<style>{css}</style>"
@@ -145,11 +146,6 @@ def document_compile(
     return html, setup_dict
 
 
-def inject_css(html: str, css: str) -> str:
-    """The template's CSS as a <style> at the start of <head> (creating <head> if needed)."""
-    return _inject_css(html, css)
-
-
 def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
@@ -171,7 +167,7 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
             workspace=workspace, template_id=data.template_id, version=data.template_version
         )
         options = merge_options(template.settings, data.options)
-        source = _inject_css(template.html, template.css)
+        source = inject_css(template.html, template.css)
         if not filename and template.filename_pattern:
             filename = _compile(template.filename_pattern, data.template_data, what="filename pattern")
 

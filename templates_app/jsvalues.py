@@ -9,6 +9,7 @@ these functions instead of ``str()`` / ``bool()`` / ``==``.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -181,3 +182,27 @@ def strict_equals(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple, dict)):
         return a is b
     return bool(a == b)
+
+
+_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#x27;",
+    "`": "&#x60;",
+    "=": "&#x3D;",
+}
+_ESCAPE_RE = re.compile(r"[&<>\"'`=]")
+
+
+def escape_expression(value: Any) -> str:
+    """``Handlebars.escapeExpression``: the engine's escaping, and helpers that build HTML."""
+    if isinstance(value, SafeString):
+        return str.__str__(value)
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else to_js_string(value)
+    if _ESCAPE_RE.search(text) is None:
+        return text
+    return _ESCAPE_RE.sub(lambda match: _ESCAPES[match.group(0)], text)

@@ -15,7 +15,7 @@ from typing import Any
 
 from templates_app.hbs import ast, runtime
 from templates_app.hbs.errors import TemplateSyntaxError
-from templates_app.jsvalues import to_js_string
+from templates_app.jsvalues import escape_expression, to_js_string
 
 _SCOPED = re.compile(r"^\.|this\b", re.ASCII)
 _ONE_ARGUMENT_BLOCKS = {"if", "unless", "with", "each"}
@@ -27,7 +27,7 @@ RUNTIME_GLOBALS: dict[str, Any] = {
     "data_path": runtime.data_path,
     "depth_context": runtime.depth_context,
     "block_param": runtime.block_param,
-    "escape": runtime.escape_expression,
+    "escape": escape_expression,
     "to_output": runtime.to_output,
     "EMPTY_HASH": runtime.EMPTY_HASH,
 }

@@ -19,7 +19,6 @@ from typing import Any
 
 from templates_app.hbs.errors import TemplateError, TemplateRuntimeError
 from templates_app.jsvalues import (
-    SafeString,
     is_empty_for_handlebars,
     is_truthy,
     loose_equals,
@@ -45,29 +44,7 @@ KNOWN_HELPERS = frozenset(
     }
 )
 
-_ESCAPES = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    '"': "&quot;",
-    "'": "&#x27;",
-    "`": "&#x60;",
-    "=": "&#x3D;",
-}
-_ESCAPE_RE = re.compile(r"[&<>\"'`=]")
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
-
-
-def escape_expression(value: Any) -> str:
-    """``Handlebars.escapeExpression``."""
-    if isinstance(value, SafeString):
-        return str.__str__(value)
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else to_js_string(value)
-    if _ESCAPE_RE.search(text) is None:
-        return text
-    return _ESCAPE_RE.sub(lambda match: _ESCAPES[match.group(0)], text)
 
 
 def to_output(value: Any) -> str:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
-from templates_app.jsvalues import SafeString, to_js_string
+from templates_app.jsvalues import SafeString, escape_expression, to_js_string
 
 from .jsnumbers import int_arg, num
 from .registry import helper
@@ -170,24 +170,9 @@ def repeat(value: Any, count: Any) -> str:
     return string * times
 
 
-_HTML_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "'": "&#x27;",
-        "`": "&#x60;",
-        "=": "&#x3D;",
-    }
-)
-
-
 def escape_html(value: Any) -> str:
     """handlebars.js ``escapeExpression``; a SafeString is trusted and passes through."""
-    if isinstance(value, SafeString):
-        return str(value)
-    return text(value).translate(_HTML_ESCAPES)
+    return escape_expression(value)
 
 
 @helper("nl2br")

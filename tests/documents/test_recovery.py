@@ -13,20 +13,11 @@ from django.utils import timezone
 
 from tests.conftest import start_worker, stop_worker
 from tests.pdfs import parse_pdf
+from tests.waiting import wait_until
 
 # ~5 s of WeasyPrint work on the test machine: long enough to kill a worker in the middle.
 SLOW_ROWS = "".join(f"<tr><td>{i}</td><td>Item number {i}</td><td>{i * 3.5}</td></tr>" for i in range(2000))
 SLOW_HTML = f"<table>{SLOW_ROWS}</table>"
-
-
-def wait_until(condition, timeout: float = 120.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    return condition()
 
 
 def _row(job_id: str):  # type: ignore[no-untyped-def]

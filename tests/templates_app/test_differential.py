@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from templates_app import handlebars
-from templates_app.hbs.runtime import escape_expression
 from templates_app.jsvalues import (
     SafeString,
+    escape_expression,
     is_truthy,
     strict_equals,
     to_js_string,

@@ -7,17 +7,8 @@ import time
 import pytest
 
 from tests.envelope import assert_error
+from tests.waiting import wait_until
 from tests.webhooks.conftest import expected_signature, signature_matches
-
-
-def wait_until(condition, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    return condition()
 
 
 def test_creating_an_endpoint_shows_the_secret_once(api, receiver):

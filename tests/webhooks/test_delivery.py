@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.waiting import wait_until
 from tests.webhooks.conftest import expected_signature, signature_matches
 
 GENERATED_FIELDS = {
@@ -25,16 +26,6 @@ GENERATED_FIELDS = {
     "externalCopies",
 }
 FAILED_FIELDS = {"requestId", "error", "errorCode", "templateId", "templateName"}
-
-
-def wait_until(condition, timeout: float = 60.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    return condition()
 
 
 def deliveries(api, endpoint_id: str) -> list[dict]:  # type: ignore[no-untyped-def]

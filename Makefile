@@ -22,7 +22,7 @@ bench: system-deps venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fileloom accounts documents storage_app billing webhooks templates_app
+	$(VENV)/bin/mypy fileloom accounts documents storage_app billing webhooks templates_app rendering
 
 deps: system-deps-test venv node-deps
 

@@ -81,8 +81,8 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
     import accounts.auth
     import billing.ratelimit
     import documents.api
-    import documents.renderer
     import documents.services
+    import rendering.engines.weasyprint
     import storage_app.services
     from documents import tasks
     from templates_app import handlebars
@@ -108,10 +108,10 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
     documents.api.generation_data = recorder.wrap("web: generation_data (links)", documents.api.generation_data)
     documents.api.generation_usage = recorder.wrap("web: generation_usage", documents.api.generation_usage)
 
-    render = documents.renderer.render_pdf
+    render = rendering.engines.weasyprint.render_pdf
     if fake_pdf is not None:
         render = lambda html, setup, **kwargs: fake_pdf
-    documents.renderer.render_pdf = recorder.wrap("  render_pdf", render)
+    rendering.engines.weasyprint.render_pdf = recorder.wrap("  render_pdf", render)
     storage_app.services.file_store_generated = recorder.wrap(
         "  file_store_generated", storage_app.services.file_store_generated
     )
@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
         fake_pdf = None
         if args.cprofile:
-            from documents.pages import PageSetup
-            from documents.renderer import render_pdf
+            from rendering.engines.weasyprint import render_pdf
+            from rendering.pages import PageSetup
 
             fake_pdf = render_pdf(html, PageSetup.from_dict(samples.INVOICE_OPTIONS))
         recorder = PhaseRecorder()

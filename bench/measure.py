@@ -72,8 +72,8 @@ def _render_server(conn: Any, documents: dict[str, tuple[str, dict[str, Any]]], 
         import pypdfium2
         from weasyprint.text import ffi
 
-        from documents import renderer
-        from documents.pages import PageSetup
+        from rendering.engines import weasyprint as renderer
+        from rendering.pages import PageSetup
 
         setups = {name: (html, PageSetup.from_dict(options)) for name, (html, options) in documents.items()}
 

@@ -14,7 +14,6 @@ from accounts.models import Permission
 from billing.selectors import limits_for
 from documents import notify, selectors
 from documents.models import Generation, GenerationStatus, IdempotencyKey
-from documents.pages import FORMATS
 from documents.services import (
     QUEUE_GRACE_SECONDS,
     GenerateInput,
@@ -29,7 +28,7 @@ from documents.services import (
     idempotency_key_wait,
     request_fingerprint,
 )
-from fileloom.api_fields import StrictBooleanField, StrictCharField, StrictNumberField, StrictObjectField
+from fileloom.api_fields import StrictBooleanField, StrictCharField, StrictObjectField
 from fileloom.errors import (
     ApplicationError,
     NotFound,
@@ -39,39 +38,9 @@ from fileloom.errors import (
     error_from_code,
     iso_timestamp,
 )
+from rendering.options import OptionsSerializer
 from storage_app import links
 from storage_app.services import file_links
-
-
-class MarginSerializer(serializers.Serializer):
-    top = StrictNumberField(required=False, min_value=0, max_value=500)
-    right = StrictNumberField(required=False, min_value=0, max_value=500)
-    bottom = StrictNumberField(required=False, min_value=0, max_value=500)
-    left = StrictNumberField(required=False, min_value=0, max_value=500)
-
-
-class BandSerializer(serializers.Serializer):
-    enabled = StrictBooleanField(required=False)
-    height = StrictNumberField(required=False, min_value=0, max_value=500)
-    content = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
-
-
-class OptionsSerializer(serializers.Serializer):
-    """Page options in millimetres. Unknown keys are ignored."""
-
-    format = serializers.ChoiceField(choices=FORMATS, required=False)
-    orientation = serializers.ChoiceField(choices=["portrait", "landscape"], required=False)
-    width = StrictNumberField(required=False, min_value=1, max_value=5000)
-    height = StrictNumberField(required=False, min_value=1, max_value=5000)
-    margin = MarginSerializer(required=False)
-    printBackground = StrictBooleanField(required=False)
-    header = BandSerializer(required=False)
-    footer = BandSerializer(required=False)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("format") == "Custom" and not (attrs.get("width") and attrs.get("height")):
-            raise serializers.ValidationError("format Custom needs width and height (mm)")
-        return attrs
 
 
 class GenerateRequestSerializer(serializers.Serializer):

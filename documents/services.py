@@ -21,7 +21,6 @@ import re
 import socket
 import threading
 import time
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,7 +35,6 @@ from billing.selectors import limits_for
 from billing.services import Usage, credits_refund, credits_reserve, usage_get
 from documents import notify
 from documents.models import Generation, GenerationStatus, IdempotencyKey
-from documents.pages import PageSetup
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
@@ -46,22 +44,15 @@ from fileloom.errors import (
     TemplateCompilationFailed,
     ValidationFailed,
 )
-from templates_app import handlebars
-from templates_app.jsvalues import SafeString
+from rendering.compose import document_compile, inject_css, merge_options, sanitise_filename, template_render
+from rendering.engines import RenderError, get_engine
+from rendering.pages import PageSetup
 from webhooks.services import generation_event_emit
 
 logger = logging.getLogger("fileloom.documents")
 
-DEFAULT_FILENAME = "document.pdf"
 # Extra time a synchronous request waits beyond the render limit, for queueing.
 QUEUE_GRACE_SECONDS = 15
-_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-
-# Header/footer content may use these like Puppeteer's template classes.
-_PAGE_PLACEHOLDERS = {
-    "pageNumber": SafeString('<span class="pageNumber"></span>'),
-    "totalPages": SafeString('<span class="totalPages"></span>'),
-}
 
 
 @dataclass
@@ -73,77 +64,6 @@ class GenerateInput:
     filename: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     is_async: bool = False
-
-
-def sanitise_filename(name: str | None) -> str:
-    """A safe `<name>.pdf`: no path separators or control characters, exactly one .pdf."""
-    if not name:
-        return DEFAULT_FILENAME
-    text = unicodedata.normalize("NFC", name).strip()
-    text = _UNSAFE_FILENAME.sub("-", text).strip(" .-")
-    while text.lower().endswith(".pdf"):
-        text = text[:-4].rstrip(" .")
-    text = text[:251] or "document"
-    return f"{text}.pdf"
-
-
-def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Request options override template settings field by field (nested objects too)."""
-    merged = dict(defaults)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
-
-
-def _compile(source: str, data: dict[str, Any], *, what: str, partials: dict[str, str] | None = None) -> str:
-    try:
-        return handlebars.render(source, data, partials)
-    except handlebars.TemplateSyntaxError as exc:
-        raise TemplateCompilationFailed(f"Template compilation failed: {exc}") from None
-    except handlebars.TemplateRuntimeError as exc:
-        raise TemplateCompilationFailed(f"Template rendering failed in {what}: {exc}") from None
-    except RecursionError:
-        raise TemplateCompilationFailed(f"Template rendering failed in {what}: nesting too deep") from None
-
-
-def inject_css(html: str, css: str) -> str:
-    """The template's CSS as a <style> at the start of <head> (creating <head> if needed)."""
-    if not css.strip():
-        return html
-    style = f"<style>{css}</style>"
-    match = re.search(r"<head\b[^>]*>", html, re.IGNORECASE)
-    if match:
-        return html[: match.end()] + style + html[match.end() :]
-    match = re.search(r"<html\b[^>]*>", html, re.IGNORECASE)
-    if match:
-        return html[: match.end()] + f"<head>{style}</head>" + html[match.end() :]
-    return style + html
-
-
-def document_compile(
-    *, source: str, data: dict[str, Any], options: dict[str, Any], partials: dict[str, str] | None = None
-) -> tuple[str, dict[str, Any]]:
-    """Render the Handlebars document and its header/footer bands; return (html, page setup dict).
-
-    Shared by generations, template previews and the render_template command. Raises
-    TemplateCompilationFailed.
-    """
-    setup = PageSetup.from_dict(options)
-    html = _compile(source, data, what="the document", partials=partials)
-    band_data = {**data, **_PAGE_PLACEHOLDERS}
-    header = (
-        _compile(setup.header.content, band_data, what="the header", partials=partials) if setup.header.enabled else ""
-    )
-    footer = (
-        _compile(setup.footer.content, band_data, what="the footer", partials=partials) if setup.footer.enabled else ""
-    )
-    setup_dict = setup.as_dict()
-    setup_dict["header"]["content"] = header
-    setup_dict["footer"]["content"] = footer
-    return html, setup_dict
 
 
 def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
@@ -169,7 +89,7 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
         options = merge_options(template.settings, data.options)
         source = inject_css(template.html, template.css)
         if not filename and template.filename_pattern:
-            filename = _compile(template.filename_pattern, data.template_data, what="filename pattern")
+            filename = template_render(template.filename_pattern, data.template_data, what="filename pattern")
 
     try:
         html, setup_dict = document_compile(source=source, data=data.template_data, options=options)
@@ -362,14 +282,13 @@ def generation_execute(*, generation_id: str) -> str:
 def _render_claimed(*, generation_id: str, token: str) -> str:
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from documents import renderer
     from storage_app.services import file_store_generated
 
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
     limits = limits_for(workspace_id=generation.workspace_id)
     setup = PageSetup.from_dict(generation.options)
     try:
-        pdf = renderer.render_pdf(generation.html, setup)
+        pdf = get_engine("weasyprint").render_pdf(generation.html, setup)
     except SoftTimeLimitExceeded:
         generation_fail(
             generation_id=generation_id,
@@ -378,7 +297,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             message=f"PDF generation timed out after {limits.render_timeout_seconds} seconds",
         )
         return "timeout"
-    except renderer.RenderError as exc:
+    except RenderError as exc:
         generation_fail(
             generation_id=generation_id,
             claim_token=token,

@@ -25,9 +25,9 @@ def _warm_renderer(**_: object) -> None:
 
     connections.close_all()  # never share a database connection inherited across fork
     try:
-        from documents.renderer import warm_up
+        from rendering.engines import get_engine
 
-        warm_up()
+        get_engine("weasyprint").warm_up()
     except Exception:  # a failed warm-up only costs speed
         logger.exception("renderer warm-up failed")
     # Everything loaded so far (WeasyPrint, fonts, Django) lives as long as the process: moving

@@ -27,8 +27,8 @@ from django.utils.html import format_html
 
 from accounts.admin_scope import WorkspaceScopedAdmin
 from accounts.models import Role
-from documents.pages import DEFAULT_MARGIN_MM, FORMATS
 from fileloom.errors import ApplicationError, ValidationFailed
+from rendering.pages import DEFAULT_MARGIN_MM, FORMATS
 from templates_app import handlebars, services
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.selectors import template_version_get, template_version_list

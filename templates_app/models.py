@@ -52,7 +52,7 @@ class TemplateDraft(models.Model):
     html = models.TextField(blank=True, default="")
     css = models.TextField(blank=True, default="")
     test_data = models.JSONField(default=dict, blank=True)
-    # The generate `options` object (validated with documents.api.OptionsSerializer).
+    # The generate `options` object (validated with rendering.options.options_clean).
     settings = models.JSONField(default=dict, blank=True)
     updated_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -29,6 +29,10 @@ from fileloom.errors import (
     ValidationFailed,
     error_from_code,
 )
+from rendering.compose import document_compile, inject_css
+from rendering.engines import RenderError, get_engine
+from rendering.options import options_clean
+from rendering.pages import PageSetup
 from templates_app import handlebars
 from templates_app.models import (
     PreviewStatus,
@@ -51,33 +55,9 @@ _UNSET: Any = object()
 # --- validation shared by the API and the admin ----------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """Serializer output as plain JSON values (dicts, and 10 rather than 10.0 for whole numbers)."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def template_settings_clean(*, settings: Any) -> dict[str, Any]:
     """Validate template settings as a generate `options` object; unknown keys are dropped."""
-    from rest_framework import serializers
-
-    from documents.api import OptionsSerializer
-    from fileloom.errors import to_application_error
-
-    if settings is None:
-        return {}
-    if not isinstance(settings, dict):
-        raise ValidationFailed(details=["settings: must be a JSON object"])
-    serializer = OptionsSerializer(data=settings)
-    if not serializer.is_valid():
-        error = to_application_error(serializers.ValidationError({"settings": serializer.errors}))
-        raise ValidationFailed(details=error.details if error else ["settings: invalid"])
-    return _plain(dict(serializer.validated_data))
+    return options_clean(settings, field="settings")
 
 
 def template_test_data_clean(*, test_data: Any) -> dict[str, Any]:
@@ -370,8 +350,6 @@ def preview_render(  # type: ignore[no-untyped-def]
     timeout, and the web waits for it. Must be called outside a transaction, because the worker
     has to see the row this inserts. Raises ApplicationError subclasses only.
     """
-    from documents.services import document_compile, inject_css
-
     if output_format not in PREVIEW_FORMATS:
         raise ValidationFailed(details=["format: must be one of pdf, png"])
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
@@ -471,8 +449,6 @@ def preview_execute(*, preview_id: str) -> str:
     """
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from documents import renderer
-    from documents.pages import PageSetup
     from templates_app.page_images import PageOutOfRange, pdf_page_count, pdf_page_png
 
     claimed = TemplatePreview.objects.filter(pk=preview_id, status=PreviewStatus.QUEUED).update(
@@ -485,7 +461,7 @@ def preview_execute(*, preview_id: str) -> str:
         return "gone"
     limits = limits_for(workspace_id=preview.workspace_id)
     try:
-        pdf = renderer.render_pdf(preview.html, PageSetup.from_dict(preview.options))
+        pdf = get_engine("weasyprint").render_pdf(preview.html, PageSetup.from_dict(preview.options))
         if preview.output_format == "png":
             content, page_count = pdf_page_png(pdf, preview.page)
         else:
@@ -497,7 +473,7 @@ def preview_execute(*, preview_id: str) -> str:
             message=f"Preview timed out after {limits.render_timeout_seconds} seconds",
         )
         return "timeout"
-    except renderer.RenderError as exc:
+    except RenderError as exc:
         preview_fail(
             preview_id=preview_id, code=ErrorCode.PDF_GENERATION_FAILED, message=f"PDF generation failed: {exc}"
         )

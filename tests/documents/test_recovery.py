@@ -33,8 +33,8 @@ def _processing(job_id: str):  # type: ignore[no-untyped-def]
 
 def _queued_row(workspace, *, status: str = "queued", **fields):  # type: ignore[no-untyped-def]
     from documents.models import Generation
-    from documents.pages import PageSetup
     from fileloom.ids import new_request_id
+    from rendering.pages import PageSetup
 
     return Generation.objects.create(
         request_id=new_request_id(),

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.test import override_settings
 
-from documents.pages import PageSetup
-from documents.renderer import render_pdf
 from fileloom.settings import env_networks
+from rendering.engines.weasyprint import render_pdf
+from rendering.pages import PageSetup
 from tests.pdfs import parse_pdf
 
 

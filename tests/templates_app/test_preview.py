@@ -196,7 +196,7 @@ def test_a_duplicate_delivery_renders_nothing(owner: Any) -> None:
 
 
 def test_a_render_the_web_gave_up_on_is_dropped(owner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from documents import renderer
+    from rendering.engines import weasyprint as renderer
 
     row = _queued(owner)
     real = renderer.render_pdf

@@ -15,6 +15,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fileloom.errors import ApplicationError
+from rendering.compose import document_compile, inject_css
+from rendering.engines import RenderError, get_engine
+from rendering.pages import PageSetup
+from templates_app.page_images import PageOutOfRange, pdf_page_png
+from templates_app.services import template_settings_clean, template_source_check
 
 
 def _read(path: str, what: str) -> str:
@@ -61,12 +66,6 @@ class Command(BaseCommand):
         parser.add_argument("--page", type=int, default=1, help="page to render as PNG (1-based, default 1)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from documents import renderer
-        from documents.pages import PageSetup
-        from documents.services import document_compile, inject_css
-        from templates_app.page_images import PageOutOfRange, pdf_page_png
-        from templates_app.services import template_settings_clean, template_source_check
-
         template_path: str = options["template"]
         out: str = options["out"] or str(Path(template_path).with_suffix(".pdf").name)
         output_format = options["format"] or ("png" if out.lower().endswith(".png") else "pdf")
@@ -94,9 +93,9 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message}{': ' + details if details else ''}") from None
 
         try:
-            pdf = renderer.render_pdf(html, PageSetup.from_dict(setup))
+            pdf = get_engine("weasyprint").render_pdf(html, PageSetup.from_dict(setup))
             content = pdf if output_format == "pdf" else pdf_page_png(pdf, options["page"])[0]
-        except renderer.RenderError as exc:
+        except RenderError as exc:
             raise CommandError(f"PDF generation failed: {exc}") from None
         except PageOutOfRange as exc:
             raise CommandError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""The renderer: the only module that imports WeasyPrint.
+"""The WeasyPrint engine: the only module that imports WeasyPrint.
 
 WeasyPrint is imported lazily (inside functions) because Celery's prefork pool forks after the
 module graph is loaded, and WeasyPrint's native libraries must be initialised in the child
@@ -15,18 +15,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from documents.pages import PageSetup, page_css, running_elements_html
 from fileloom import outbound
+from rendering.engines import RenderError
+from rendering.pages import PageSetup, page_css, running_elements_html
 
 logger = logging.getLogger("fileloom.renderer")
 
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _warm_lock = threading.Lock()
 _warm = False
-
-
-class RenderError(Exception):
-    """WeasyPrint could not produce a PDF from this document."""
 
 
 def _fetcher_class() -> Any:
@@ -131,3 +128,18 @@ def warm_up() -> None:
             setup,
         )
         _warm = True
+
+
+class WeasyPrintEngine:
+    """CSS paged media (running headers, counters, @page rules); no JavaScript."""
+
+    name = "weasyprint"
+
+    def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None) -> bytes:
+        return render_pdf(html, setup, base_url=base_url)
+
+    def warm_up(self) -> None:
+        warm_up()
+
+
+ENGINE = WeasyPrintEngine()

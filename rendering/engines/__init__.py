@@ -1,0 +1,43 @@
+"""The engine interface: every engine turns HTML plus a page set-up into PDF bytes.
+
+An engine module is the only importer of its native library (WeasyPrint, Playwright), and it is
+loaded lazily: Celery's prefork pool forks after Django has imported the project, and native
+libraries must be initialised in the child (WeasyPrint #684, Celery #3398).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Protocol
+
+from rendering.pages import PageSetup
+
+
+class RenderError(Exception):
+    """The engine could not produce a document from this input (the message is for users)."""
+
+
+class Engine(Protocol):
+    name: str
+
+    def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None) -> bytes:
+        """Render one HTML document to PDF bytes. Raises RenderError."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load what the first real render would (fonts, code, a browser) in this process."""
+        ...
+
+
+# Engine name → module that defines `ENGINE`. Imported on first use (see the module docstring).
+ENGINE_MODULES: dict[str, str] = {
+    "weasyprint": "rendering.engines.weasyprint",
+}
+ENGINE_NAMES = tuple(ENGINE_MODULES)
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called `name`. Raises KeyError for an unknown name (validated before this)."""
+    module = importlib.import_module(ENGINE_MODULES[name])
+    engine: Engine = module.ENGINE
+    return engine

@@ -52,15 +52,34 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="fileloom"'
 
 
+class AnyOf(tuple):
+    """A view requirement met by any one of these permissions."""
+
+
+class AllOf(tuple):
+    """A view requirement met only with every one of these permissions."""
+
+
+def _missing(api_key: ApiKey, required: Any) -> str | None:
+    """The permission to name in the error, or None when `required` is met."""
+    if isinstance(required, AnyOf):
+        return None if any(api_key.has_permission(p) for p in required) else required[0]
+    needed = required if isinstance(required, AllOf) else (required,)
+    return next((p for p in needed if not api_key.has_permission(p)), None)
+
+
 class IsWorkspaceKey(BasePermission):
-    """Any valid key; views that need a specific permission set `required_permission`."""
+    """Any valid key; a view that needs more declares `required_permission`: a Permission,
+    `AnyOf(...)`, `AllOf(...)`, or a dict from HTTP method to one of those."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, ApiKey):
             raise InvalidApiKey()
-        required = getattr(view, "required_permissions", {}).get(request.method) or getattr(
-            view, "required_permission", None
-        )
-        if required and not request.auth.has_permission(required):
-            raise PermissionMissing(f"This API key lacks the '{required}' permission")
+        required = getattr(view, "required_permission", None)
+        if isinstance(required, dict):
+            required = required.get(request.method)
+        if required:
+            missing = _missing(request.auth, required)
+            if missing:
+                raise PermissionMissing(f"This API key lacks the '{missing}' permission")
         return True

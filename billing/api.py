@@ -15,11 +15,8 @@ from rest_framework.views import APIView
 from billing import stripe_gateway
 from billing.selectors import BillingOverview, billing_overview
 from billing.services import Usage, stripe_event_process
-from fileloom.errors import NotFound, ValidationFailed, error_response, iso_timestamp
-
-
-def _iso(moment: Any) -> str | None:
-    return iso_timestamp(moment) if moment else None
+from fileloom.api_toolkit import iso
+from fileloom.errors import NotFound, ValidationFailed, error_response
 
 
 def overview_data(overview: BillingOverview) -> dict[str, Any]:
@@ -45,12 +42,12 @@ def overview_data(overview: BillingOverview) -> dict[str, Any]:
         "subscription": {
             "status": subscription.status,
             "interval": subscription.interval or None,
-            "currentPeriodStart": _iso(subscription.current_period_start),
-            "currentPeriodEnd": _iso(subscription.current_period_end),
+            "currentPeriodStart": iso(subscription.current_period_start),
+            "currentPeriodEnd": iso(subscription.current_period_end),
             "cancelAtPeriodEnd": subscription.cancel_at_period_end,
             "paymentError": subscription.last_payment_error or None,
         },
-        "period": {"start": _iso(overview.period.period_start), "end": _iso(overview.period.period_end)},
+        "period": {"start": iso(overview.period.period_start), "end": iso(overview.period.period_end)},
         "quota": {
             "limit": overview.period.quota_limit,
             "used": overview.period.quota_used,
@@ -61,8 +58,8 @@ def overview_data(overview: BillingOverview) -> dict[str, Any]:
                 "id": pack.pk,
                 "credits": pack.credits,
                 "remaining": pack.remaining,
-                "purchasedAt": _iso(pack.purchased_at),
-                "expiresAt": _iso(pack.expires_at),
+                "purchasedAt": iso(pack.purchased_at),
+                "expiresAt": iso(pack.expires_at),
             }
             for pack in overview.packs
         ],

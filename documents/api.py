@@ -14,33 +14,27 @@ from accounts.models import Permission
 from billing.selectors import limits_for
 from documents import notify, selectors
 from documents.models import Generation, GenerationStatus, IdempotencyKey
+from documents.payloads import generation_data
 from documents.services import (
-    QUEUE_GRACE_SECONDS,
+    Answer,
     GenerateInput,
-    generation_create,
+    GenerationRejected,
+    generation_start,
     generation_usage,
     generation_wait,
-    idempotency_key_attach,
-    idempotency_key_claim,
-    idempotency_key_record_response,
-    idempotency_key_release,
-    idempotency_key_validate,
-    idempotency_key_wait,
-    request_fingerprint,
+    idempotent_generate,
 )
 from fileloom.api_fields import StrictBooleanField, StrictCharField, StrictObjectField
+from fileloom.api_toolkit import AnyOf, iso, page_params, pagination, validated
 from fileloom.errors import (
-    ApplicationError,
     NotFound,
-    PermissionMissing,
     ValidationFailed,
     error_body,
     error_from_code,
-    iso_timestamp,
 )
+from rendering import jobs
 from rendering.options import OptionsSerializer
 from storage_app import links
-from storage_app.services import file_links
 
 
 class GenerateRequestSerializer(serializers.Serializer):
@@ -70,17 +64,8 @@ def _source_problems(raw: dict[str, Any]) -> list[str]:
 
 
 def _validate(request: Request) -> GenerateInput:
-    if not isinstance(request.data, dict):
-        raise ValidationFailed(details=["The request body must be a JSON object"])
-    problems = _source_problems(request.data)
-    serializer = GenerateRequestSerializer(data=request.data)
-    if not serializer.is_valid() or problems:
-        from fileloom.errors import to_application_error
-
-        field_errors = to_application_error(serializers.ValidationError(serializer.errors or {}))
-        assert field_errors is not None
-        raise ValidationFailed(details=problems + (field_errors.details or []))
-    data = serializer.validated_data
+    problems = _source_problems(request.data) if isinstance(request.data, dict) else []
+    data = validated(GenerateRequestSerializer, request.data, problems=problems)
     return GenerateInput(
         html_content=data.get("htmlContent"),
         template_id=data.get("templateId"),
@@ -96,30 +81,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
-
-
-def generation_data(generation: Generation, request: Request | None) -> dict[str, Any]:
-    """The `data` block of a completed generation (sync response, job, webhook)."""
-    file = generation.file
-    assert file is not None
-    links = file_links(file, request=request)
-    data: dict[str, Any] = {
-        "fileId": file.id,
-        "url": links["url"],
-        "signedUrl": links["signedUrl"],
-        "filename": file.filename,
-        "size": file.size,
-        "expiresAt": links["expiresAt"],
-        "storageProvider": file.storage_provider,
-        "processingTimeMs": generation.processing_time_ms,
-        "generationMethod": generation.generation_method,
-        "templateUsed": {"id": generation.template_id, "name": generation.template_name}
-        if generation.template_id
-        else None,
-    }
-    if file.external_copies:
-        data["externalCopies"] = file.external_copies
-    return data
 
 
 _SUCCESS_EXAMPLE = inline_serializer(
@@ -147,11 +108,11 @@ def _accepted_body(generation: Generation, request: Request) -> dict[str, Any]:
     }
 
 
-def _finished_response(generation: Generation, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
+def _finished_response(generation: Generation, request: Request) -> Answer:
     """Status, body and headers answering a synchronous request whose generation finished."""
     if generation.status != GenerationStatus.COMPLETED:
         error = error_from_code(generation.error_code, generation.error_message)
-        return error.status, error_body(request, error.code, error.message, error.details), error.headers
+        return Answer(error.status, error_body(request, error.code, error.message, error.details), error.headers)
     body: dict[str, Any] = {
         "success": True,
         "requestId": generation.request_id,
@@ -160,7 +121,7 @@ def _finished_response(generation: Generation, request: Request) -> tuple[int, d
     if generation.warnings:
         body["warnings"] = generation.warnings
     body["usage"] = generation_usage(generation=generation).as_dict()
-    return status.HTTP_200_OK, body, {}
+    return Answer(status.HTTP_200_OK, body)
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -178,72 +139,48 @@ class GeneratePdfView(APIView):
         data = _validate(request)
         raw_key = request.headers.get(IDEMPOTENCY_HEADER)
         if raw_key is None:
-            code, body, headers = self._generate(request, data, record=None)
-            return Response(body, status=code, headers=headers)
-        key = idempotency_key_validate(raw_key)
-        fingerprint = request_fingerprint(request.data)
+            answer = self._generate(request, data, record=None)
+            return Response(answer.body, status=answer.status, headers=answer.headers)
         workspace = request.auth.workspace
-        timeout = limits_for(workspace_id=workspace.id).render_timeout_seconds + 2 * QUEUE_GRACE_SECONDS
-        while True:
-            claim = idempotency_key_claim(workspace=workspace, key=key, request_hash=fingerprint)
-            if claim.is_new:
-                code, body, headers = self._generate(request, data, record=claim.record)
-                idempotency_key_record_response(record=claim.record, status=code, body=body)
-                return Response(body, status=code, headers=headers)
-            record = idempotency_key_wait(record=claim.record, timeout=timeout)
-            if record is not None:
-                return self._replay(request, record)
-            # The first request failed before starting a generation and let the key go.
+        outcome = idempotent_generate(
+            workspace=workspace,
+            raw_key=raw_key,
+            body=request.data,
+            timeout=limits_for(workspace_id=workspace.id).render_timeout_seconds + 2 * jobs.QUEUE_GRACE_SECONDS,
+            generate=lambda record: self._generate(request, data, record=record),
+            rebuild=lambda generation: _answer_for(generation, request),
+        )
+        headers = {**outcome.answer.headers, **({"Idempotent-Replayed": "true"} if outcome.replayed else {})}
+        return Response(outcome.answer.body, status=outcome.answer.status, headers=headers)
 
-    def _generate(
-        self, request: Request, data: GenerateInput, *, record: IdempotencyKey | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _generate(self, request: Request, data: GenerateInput, *, record: IdempotencyKey | None) -> Answer:
         # A synchronous request opens its wake-up channel before the work can be queued.
         opener = contextlib.nullcontext(None) if data.is_async else notify.waiter_for(request.request_id)
         with opener as waiter:
-            return self._generate_and_wait(request, data, record=record, waiter=waiter)
+            try:
+                generation = generation_start(
+                    api_key=request.auth, request_id=request.request_id, data=data, record=record
+                )
+            except GenerationRejected as error:
+                if record is None:
+                    raise
+                # Recorded under the key: the refusal is answered (and replayed) like an outcome.
+                return Answer(
+                    error.status, error_body(request, error.code, error.message, error.details), error.headers
+                )
+            if data.is_async:
+                return Answer(status.HTTP_202_ACCEPTED, _accepted_body(generation, request))
+            return _answer_for(generation_wait(generation=generation, waiter=waiter), request)
 
-    def _generate_and_wait(
-        self, request: Request, data: GenerateInput, *, record: IdempotencyKey | None, waiter: notify.Waiter | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        try:
-            generation, _usage = generation_create(api_key=request.auth, request_id=request.request_id, data=data)
-        except ApplicationError as error:
-            if record is None:
-                raise
-            rejected = Generation.objects.filter(request_id=request.request_id).first()
-            if rejected is None:  # nothing started (no credit, unknown template, …): a retry may run
-                idempotency_key_release(record=record)
-                raise
-            idempotency_key_attach(record=record, generation=rejected)
-            return error.status, error_body(request, error.code, error.message, error.details), error.headers
-        if record is not None:
-            idempotency_key_attach(record=record, generation=generation)
-        if data.is_async:
-            return status.HTTP_202_ACCEPTED, _accepted_body(generation, request), {}
-        generation = generation_wait(generation=generation, waiter=waiter)
-        return _finished_response(generation, request)
 
-    def _replay(self, request: Request, record: IdempotencyKey) -> Response:
-        headers = {"Idempotent-Replayed": "true"}
-        if record.response_status is not None and record.response_body is not None:
-            return Response(record.response_body, status=record.response_status, headers=headers)
-        generation = record.generation
-        assert generation is not None
-        extra: dict[str, str]
-        if generation.is_async:
-            code, body, extra = status.HTTP_202_ACCEPTED, _accepted_body(generation, request), {}
-        else:
-            code, body, extra = _finished_response(generation, request)
-        idempotency_key_record_response(record=record, status=code, body=body)
-        return Response(body, status=code, headers={**extra, **headers})
+def _answer_for(generation: Generation, request: Request) -> Answer:
+    """The answer to a generate request whose generation exists: 202 while async, else the outcome."""
+    if generation.is_async:
+        return Answer(status.HTTP_202_ACCEPTED, _accepted_body(generation, request))
+    return _finished_response(generation, request)
 
 
 # --- Jobs ------------------------------------------------------------------------------------
-
-
-def _iso(moment: Any) -> str | None:
-    return iso_timestamp(moment) if moment else None
 
 
 def job_representation(generation: Generation, request: Request | None) -> dict[str, Any]:
@@ -256,9 +193,9 @@ def job_representation(generation: Generation, request: Request | None) -> dict[
         "generationMethod": generation.generation_method,
         "templateId": generation.template_id or None,
         "attempts": generation.attempts,
-        "createdAt": _iso(generation.created_at),
-        "startedAt": _iso(generation.started_at),
-        "completedAt": _iso(generation.finished_at),
+        "createdAt": iso(generation.created_at),
+        "startedAt": iso(generation.started_at),
+        "completedAt": iso(generation.finished_at),
         "statusUrl": _status_url(generation, request),
     }
     if generation.status == GenerationStatus.COMPLETED:
@@ -270,62 +207,46 @@ def job_representation(generation: Generation, request: Request | None) -> dict[
     return body
 
 
-def _require_job_access(request: Request) -> None:
-    # Reading a job needs pdf.read, or pdf.generate for the jobs the key itself created (a key
-    # allowed to start async jobs must be able to collect them). See docs/jobs.md.
-    if not (request.auth.has_permission(Permission.PDF_READ) or request.auth.has_permission(Permission.PDF_GENERATE)):
-        raise PermissionMissing("This API key lacks the 'pdf.read' permission")
+# Reading a job needs pdf.read, or pdf.generate for the jobs the key itself created (a key
+# allowed to start async jobs must be able to collect them). See docs/jobs.md.
+JOB_ACCESS = AnyOf((Permission.PDF_READ, Permission.PDF_GENERATE))
 
 
 class JobDetailView(APIView):
+    required_permission = JOB_ACCESS
+
     @extend_schema(
         summary="Get a generation job",
         responses={200: OpenApiResponse(description="The job")},
         operation_id="jobs_retrieve",
     )
     def get(self, request: Request, job_id: str) -> Response:
-        _require_job_access(request)
         generation = selectors.job_get(api_key=request.auth, job_id=job_id)
         if generation is None:
             raise NotFound("Job not found")
         return Response({"success": True, **job_representation(generation, request)})
 
 
-MAX_PAGE_SIZE = 100
-
-
-def _int_param(request: Request, name: str, default: int, minimum: int, maximum: int | None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(details=[f"{name}: must be an integer"]) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ValidationFailed(details=[f"{name}: must be {bound}"])
-    return value
-
-
 class JobListView(APIView):
+    required_permission = JOB_ACCESS
+
     @extend_schema(
         summary="List generation jobs, newest first",
         responses={200: OpenApiResponse(description="Jobs")},
         operation_id="jobs_list",
     )
     def get(self, request: Request) -> Response:
-        _require_job_access(request)
-        limit = _int_param(request, "limit", 20, 1, MAX_PAGE_SIZE)
-        offset = _int_param(request, "offset", 0, 0, None)
+        page = page_params(request)
         status_filter = request.query_params.get("status") or None
         if status_filter is not None and status_filter not in GenerationStatus.values:
             raise ValidationFailed(details=[f"status: must be one of {', '.join(GenerationStatus.values)}"])
-        jobs, total = selectors.job_list(api_key=request.auth, status=status_filter, limit=limit, offset=offset)
+        jobs, total = selectors.job_list(
+            api_key=request.auth, status=status_filter, limit=page.limit, offset=page.offset
+        )
         return Response(
             {
                 "success": True,
                 "data": [job_representation(job, request) for job in jobs],
-                "pagination": {"limit": limit, "offset": offset, "total": total, "hasMore": offset + len(jobs) < total},
+                "pagination": pagination(page, total=total, count=len(jobs)),
             }
         )

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -33,26 +34,25 @@ from django.utils import timezone
 
 from billing.selectors import limits_for
 from billing.services import Usage, credits_refund, credits_reserve, usage_get
-from documents import notify
+from documents import notify, payloads
 from documents.models import Generation, GenerationStatus, IdempotencyKey
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
-    PayloadTooLarge,
     TemplateCompilationFailed,
     ValidationFailed,
 )
+from rendering import jobs
 from rendering.compose import document_compile, inject_css, merge_options, sanitise_filename, template_render
-from rendering.engines import RenderError, get_engine
-from rendering.pages import PageSetup
-from webhooks.services import generation_event_emit
+from storage_app.services import file_discard, file_store_generated
+from templates_app.selectors import template_for_generation
+from webhooks.services import webhook_event_emit
 
 logger = logging.getLogger("fileloom.documents")
 
-# Extra time a synchronous request waits beyond the render limit, for queueing.
-QUEUE_GRACE_SECONDS = 15
+RENDER_TASK = "documents.tasks.render_generation"
 
 
 @dataclass
@@ -66,23 +66,29 @@ class GenerateInput:
     is_async: bool = False
 
 
+def generation_event_emit(*, generation: Generation) -> None:
+    """Record pdf.generated / pdf.failed for a finished generation, inside its transaction."""
+    event_type = payloads.generation_event_type(generation)
+    if event_type is not None:
+        webhook_event_emit(
+            workspace=generation.workspace,
+            event_type=event_type,
+            build_data=lambda: payloads.generation_event_data(generation),
+            generation_id=generation.pk,
+        )
+
+
 def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
     limits = limits_for(workspace_id=workspace.id)
-    input_size = len((data.html_content or "").encode()) + len(json.dumps(data.template_data).encode())
-    if input_size > limits.max_input_bytes:
-        raise PayloadTooLarge(
-            f"Input (HTML and data) is {input_size} bytes; the limit is {limits.max_input_bytes} bytes"
-        )
+    jobs.input_size_check(limits=limits, sources=(data.html_content or "",), data=data.template_data)
 
     template = None
     filename = data.filename
     options = data.options
     source = data.html_content or ""
     if data.template_id:
-        from templates_app.selectors import template_for_generation
-
         template = template_for_generation(
             workspace=workspace, template_id=data.template_id, version=data.template_version
         )
@@ -94,8 +100,8 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
     try:
         html, setup_dict = document_compile(source=source, data=data.template_data, options=options)
     except TemplateCompilationFailed as error:
-        _record_rejected(api_key=api_key, request_id=request_id, data=data, template=template, error=error)
-        raise
+        rejected = _record_rejected(api_key=api_key, request_id=request_id, data=data, template=template, error=error)
+        raise GenerationRejected(error, rejected) from None
 
     with transaction.atomic():
         usage = credits_reserve(workspace=workspace, request_id=request_id)
@@ -118,7 +124,18 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
     return generation, usage
 
 
-def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template, error: ApplicationError) -> None:  # type: ignore[no-untyped-def]
+class GenerationRejected(ApplicationError):
+    """The request was refused after its generation was recorded (as failed, nothing charged).
+
+    Carries that record, so an idempotency key can point at it and replay the refusal.
+    """
+
+    def __init__(self, error: ApplicationError, generation: Generation) -> None:
+        super().__init__(error.message, code=error.code, status=error.status, details=error.details)
+        self.generation = generation
+
+
+def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template, error: ApplicationError) -> Generation:  # type: ignore[no-untyped-def]
     """Keep a failed record of a request whose template did not compile (nothing was charged),
     and emit pdf.failed for it in the same transaction."""
     with transaction.atomic():
@@ -138,22 +155,14 @@ def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template,
             finished_at=timezone.now(),
         )
         generation_event_emit(generation=generation)
+    return generation
 
 
 def _enqueue(generation_id: str, timeout: int) -> None:
-    from documents.tasks import render_generation
-
     try:
-        render_generation.apply_async(
-            args=[generation_id], task_id=generation_id, soft_time_limit=timeout, time_limit=timeout + 5
-        )
-    except Exception:  # broker down: fail now rather than leave a row nobody will render
-        logger.exception("could not enqueue generation %s", generation_id)
-        generation_fail(
-            generation_id=generation_id,
-            code=ErrorCode.SERVICE_UNAVAILABLE,
-            message="The rendering queue is unavailable. Please try again.",
-        )
+        jobs.enqueue(RENDER_TASK, generation_id, timeout_seconds=timeout)
+    except jobs.QueueUnavailable as error:  # fail now rather than leave a row nobody will render
+        generation_fail(generation_id=generation_id, code=error.code, message=error.message)
 
 
 def generation_fail(*, generation_id: str, code: str, message: str, claim_token: str | None = None) -> bool:
@@ -280,41 +289,13 @@ def generation_execute(*, generation_id: str) -> str:
 
 
 def _render_claimed(*, generation_id: str, token: str) -> str:
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from storage_app.services import file_store_generated
-
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
     limits = limits_for(workspace_id=generation.workspace_id)
-    setup = PageSetup.from_dict(generation.options)
-    try:
-        pdf = get_engine("weasyprint").render_pdf(generation.html, setup)
-    except SoftTimeLimitExceeded:
-        generation_fail(
-            generation_id=generation_id,
-            claim_token=token,
-            code=ErrorCode.REQUEST_TIMEOUT,
-            message=f"PDF generation timed out after {limits.render_timeout_seconds} seconds",
-        )
-        return "timeout"
-    except RenderError as exc:
-        generation_fail(
-            generation_id=generation_id,
-            claim_token=token,
-            code=ErrorCode.PDF_GENERATION_FAILED,
-            message=f"PDF generation failed: {exc}",
-        )
-        return "render-failed"
-
-    if len(pdf) > limits.max_pdf_bytes:
-        limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
-        generation_fail(
-            generation_id=generation_id,
-            claim_token=token,
-            code=ErrorCode.FILE_TOO_LARGE,
-            message=f"Generated PDF exceeds size limit of {limit_mb:g}MB",
-        )
-        return "too-large"
+    result = jobs.render(html=generation.html, options=generation.options, limits=limits)
+    if isinstance(result, jobs.RenderFailed):
+        generation_fail(generation_id=generation_id, claim_token=token, code=result.code, message=result.message)
+        return result.outcome
+    pdf = result.content
 
     try:
         outcome = file_store_generated(
@@ -358,38 +339,35 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             request_id = generation.request_id
             transaction.on_commit(lambda: notify.notify_finished(request_id))
     if completed != 1:
-        from storage_app.services import file_discard
-
         file_discard(file=stored)
         return "abandoned"
     return "completed"
 
 
 def generation_wait(
-    *, generation: Generation, timeout: float | None = None, waiter: notify.Waiter | None = None
+    *, generation: Generation, timeout: float | None = None, waiter: jobs.Waiter | None = None
 ) -> Generation:
     """Block until the generation finishes; past the deadline it fails with REQUEST_TIMEOUT.
 
-    The row is the single source of truth; between checks the waiter (opened before the work
-    was queued, see documents.notify) returns as soon as the worker says it finished, else
-    after a fallback interval. Without a waiter it polls with a short, growing interval.
+    The waiter (opened before the work was queued, see documents.notify) wakes this as soon as
+    the worker says it finished; the row stays the source of truth (rendering.jobs).
     """
     render_timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
-    deadline = time.monotonic() + (timeout or render_timeout + QUEUE_GRACE_SECONDS)
-    waiter = waiter or notify.PollWaiter()
-    while True:
-        status = Generation.objects.filter(pk=generation.pk).values_list("status", flat=True).first()
-        if status in (GenerationStatus.COMPLETED, GenerationStatus.FAILED):
-            break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            generation_fail(
-                generation_id=generation.pk,
-                code=ErrorCode.REQUEST_TIMEOUT,
-                message=f"PDF generation timed out after {render_timeout} seconds",
-            )
-            break
-        waiter.wait(min(remaining, notify.POLL_FALLBACK_SECONDS))
+    finished_states = (GenerationStatus.COMPLETED, GenerationStatus.FAILED)
+
+    def is_finished() -> bool:
+        return Generation.objects.filter(pk=generation.pk, status__in=finished_states).exists()
+
+    seconds = timeout or render_timeout + jobs.QUEUE_GRACE_SECONDS
+    finished = jobs.wait_until_finished(
+        is_finished=is_finished, seconds=seconds, waiter=waiter, fallback_poll=notify.POLL_FALLBACK_SECONDS
+    )
+    if not finished:
+        generation_fail(
+            generation_id=generation.pk,
+            code=ErrorCode.REQUEST_TIMEOUT,
+            message=f"PDF generation timed out after {render_timeout} seconds",
+        )
     generation.refresh_from_db()
     return generation
 
@@ -400,8 +378,6 @@ def generation_usage(*, generation: Generation) -> Usage:
 
 # --- Recovery --------------------------------------------------------------------------------
 
-# Celery kills a render at its hard limit: render_timeout_seconds + this (see _enqueue).
-HARD_LIMIT_EXTRA_SECONDS = 5
 REAP_BATCH = 200
 
 
@@ -452,7 +428,7 @@ def generations_reap() -> ReapOutcome:
         ):
             outcome.failed.append(generation.pk)
 
-    overdue_after = HARD_LIMIT_EXTRA_SECONDS + settings.GENERATION_REAPER_MARGIN_SECONDS
+    overdue_after = jobs.HARD_LIMIT_EXTRA_SECONDS + settings.GENERATION_REAPER_MARGIN_SECONDS
     for generation in processing.filter(started_at__lt=now - timedelta(seconds=overdue_after))[:REAP_BATCH]:
         timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
         overdue = generation.started_at and generation.started_at < now - timedelta(seconds=timeout + overdue_after)
@@ -580,3 +556,78 @@ def idempotency_keys_purge() -> int:
     """Delete expired keys (periodic task)."""
     deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+@dataclass
+class Answer:
+    """What the API answers: status, JSON body and extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IdempotentOutcome:
+    answer: Answer
+    replayed: bool
+
+
+def idempotent_generate(
+    *,
+    workspace: Any,
+    raw_key: str,
+    body: Any,
+    timeout: float,
+    generate: Callable[[IdempotencyKey], Answer],
+    rebuild: Callable[[Generation], Answer],
+) -> IdempotentOutcome:
+    """Run a generate request under an `Idempotency-Key` (docs/jobs.md).
+
+    The first request with the key runs `generate(record)` (which attaches its generation to the
+    record) and stores the answer. A duplicate waits for it and replays the stored answer, or,
+    if the first request died before storing one, the answer `rebuild(generation)` makes from
+    its finished generation. A first request that failed before starting a generation releases
+    the key, and a waiting duplicate then runs itself. Raises IdempotencyKeyReused (another
+    body) and IdempotencyKeyInUse (still running at the deadline).
+    """
+    key = idempotency_key_validate(raw_key)
+    fingerprint = request_fingerprint(body)
+    while True:
+        claim = idempotency_key_claim(workspace=workspace, key=key, request_hash=fingerprint)
+        if claim.is_new:
+            answer = generate(claim.record)
+            idempotency_key_record_response(record=claim.record, status=answer.status, body=answer.body)
+            return IdempotentOutcome(answer=answer, replayed=False)
+        record = idempotency_key_wait(record=claim.record, timeout=timeout)
+        if record is None:
+            continue  # the first request failed before starting a generation and let the key go
+        if record.response_status is not None and record.response_body is not None:
+            return IdempotentOutcome(Answer(record.response_status, record.response_body), replayed=True)
+        assert record.generation is not None
+        answer = rebuild(record.generation)
+        idempotency_key_record_response(record=record, status=answer.status, body=answer.body)
+        return IdempotentOutcome(answer=answer, replayed=True)
+
+
+def generation_start(
+    *, api_key: Any, request_id: str, data: GenerateInput, record: IdempotencyKey | None
+) -> Generation:
+    """generation_create, tying the generation (or the recorded refusal) to the idempotency key.
+
+    A request refused before anything was recorded (no credit, unknown template, …) releases
+    the key so that a retry may run. Raises ApplicationError subclasses.
+    """
+    try:
+        generation, _usage = generation_create(api_key=api_key, request_id=request_id, data=data)
+    except GenerationRejected as rejected:
+        if record is not None:
+            idempotency_key_attach(record=record, generation=rejected.generation)
+        raise
+    except ApplicationError:
+        if record is not None:
+            idempotency_key_release(record=record)
+        raise
+    if record is not None:
+        idempotency_key_attach(record=record, generation=generation)
+    return generation

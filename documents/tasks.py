@@ -3,13 +3,16 @@ from __future__ import annotations
 import gc
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
+from django.db import connections
 
 from documents.models import Generation
-from documents.services import generation_execute, generations_reap, idempotency_keys_purge
+from documents.services import generation_execute, generation_fail, generations_reap, idempotency_keys_purge
+from fileloom.errors import ErrorCode
 from fileloom.middleware import bind_request_id
+from rendering.engines import get_engine
 
 logger = logging.getLogger("fileloom.documents")
 
@@ -17,16 +20,28 @@ logger = logging.getLogger("fileloom.documents")
 # stale period apart, in case that worker dies (then this delivery takes the render over).
 BUSY_RECHECKS = 3
 
+# Registered when Celery imports this module (worker and beat autodiscover it), so the app owns
+# its schedule without an AppConfig.ready hook.
+current_app.conf.beat_schedule = {
+    **(current_app.conf.beat_schedule or {}),
+    "documents-reap-generations": {
+        "task": "documents.tasks.reap_generations",
+        "schedule": settings.GENERATION_REAPER_INTERVAL_SECONDS,
+        "options": {"queue": "default", "expires": max(settings.GENERATION_REAPER_INTERVAL_SECONDS * 2, 1)},
+    },
+    "documents-purge-idempotency-keys": {
+        "task": "documents.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"queue": "default"},
+    },
+}
+
 
 @worker_process_init.connect
 def _warm_renderer(**_: object) -> None:
     """Each pool child loads fonts and WeasyPrint's stylesheets before its first task."""
-    from django.db import connections
-
     connections.close_all()  # never share a database connection inherited across fork
     try:
-        from rendering.engines import get_engine
-
         get_engine("weasyprint").warm_up()
     except Exception:  # a failed warm-up only costs speed
         logger.exception("renderer warm-up failed")
@@ -51,9 +66,6 @@ def render_generation(self, generation_id: str) -> str:  # type: ignore[no-untyp
         outcome = generation_execute(generation_id=generation_id)
     except Exception:
         logger.exception("generation %s crashed", generation_id)
-        from documents.services import generation_fail
-        from fileloom.errors import ErrorCode
-
         generation_fail(
             generation_id=generation_id,
             code=ErrorCode.INTERNAL_ERROR,
@@ -82,16 +94,3 @@ def reap_generations() -> str:
 @shared_task(name="documents.tasks.purge_idempotency_keys", ignore_result=True)
 def purge_idempotency_keys() -> int:
     return idempotency_keys_purge()
-
-
-def register_periodic_tasks(app) -> None:  # type: ignore[no-untyped-def]
-    app.conf.beat_schedule["documents-reap-generations"] = {
-        "task": "documents.tasks.reap_generations",
-        "schedule": settings.GENERATION_REAPER_INTERVAL_SECONDS,
-        "options": {"queue": "default", "expires": max(settings.GENERATION_REAPER_INTERVAL_SECONDS * 2, 1)},
-    }
-    app.conf.beat_schedule["documents-purge-idempotency-keys"] = {
-        "task": "documents.tasks.purge_idempotency_keys",
-        "schedule": 3600.0,
-        "options": {"queue": "default"},
-    }

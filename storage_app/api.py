@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Permission
+from fileloom.api_toolkit import iso, page_params, pagination
 from fileloom.errors import ApplicationError, ErrorCode, ValidationFailed, iso_timestamp
 from storage_app import builtin, links, selectors
 from storage_app.models import StorageConnection, StorageProvider, StoredFile
@@ -42,10 +43,6 @@ def _answer(name: str, **extra: serializers.Field) -> serializers.Serializer:
     )
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return iso_timestamp(moment) if moment else None
-
-
 def file_data(file: StoredFile, request: Request | None) -> dict[str, Any]:
     links_ = file_links(file, request=request)
     return {
@@ -61,7 +58,7 @@ def file_data(file: StoredFile, request: Request | None) -> dict[str, Any]:
         "templateUsed": {"id": file.template_id, "name": file.template_name} if file.template_id else None,
         "requestId": file.request_id,
         "createdAt": iso_timestamp(file.created_at),
-        "retainedUntil": _iso(file.expires_at),
+        "retainedUntil": iso(file.expires_at),
         "externalCopies": file.external_copies,
     }
 
@@ -80,8 +77,6 @@ def _moment(value: str, *, end_of_day: bool) -> datetime:
 
 
 class FileListQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, default=0)
     templateId = serializers.CharField(max_length=64, required=False)
     generationMethod = serializers.ChoiceField(choices=["html", "template"], required=False)
     # `from` is a Python keyword: both date fields are declared in __init__.
@@ -137,13 +132,13 @@ class FileListView(APIView):
             ),
         )
         total = files.count()
-        limit, offset = params["limit"], params["offset"]
-        page = list(files[offset : offset + limit])
+        page_spec = page_params(request)
+        page = list(files[page_spec.offset : page_spec.offset + page_spec.limit])
         return Response(
             {
                 "success": True,
                 "data": [file_data(file, request) for file in page],
-                "pagination": {"total": total, "limit": limit, "offset": offset, "hasMore": offset + len(page) < total},
+                "pagination": pagination(page_spec, total=total, count=len(page)),
             }
         )
 
@@ -160,7 +155,7 @@ def _flag(request: Request, name: str) -> bool:
 
 
 class FileDetailView(APIView):
-    required_permissions = {"GET": Permission.PDF_READ, "DELETE": Permission.PDF_DELETE}
+    required_permission = {"GET": Permission.PDF_READ, "DELETE": Permission.PDF_DELETE}
 
     @extend_schema(operation_id="files_get", responses={200: _answer("File")}, summary="Retrieve a file")
     def get(self, request: Request, file_id: str) -> Response:
@@ -254,7 +249,7 @@ def connection_data(connection: StorageConnection) -> dict[str, Any]:
             "pathPattern": connection.path_pattern,
             "enabled": connection.enabled,
             "status": connection.status,
-            "lastTestedAt": _iso(connection.last_tested_at),
+            "lastTestedAt": iso(connection.last_tested_at),
             "lastError": connection.last_error or None,
             "credentialsSet": bool(connection.credentials_encrypted),
             "createdAt": iso_timestamp(connection.created_at),

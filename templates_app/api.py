@@ -25,7 +25,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Permission
 from fileloom.api_fields import StrictCharField, StrictIntegerField, StrictObjectField
-from fileloom.errors import ValidationFailed, iso_timestamp, to_application_error
+from fileloom.api_toolkit import iso, paginate, validated
+from fileloom.errors import ValidationFailed
 from templates_app import services
 from templates_app.models import Template, TemplateVersion
 from templates_app.selectors import (
@@ -34,10 +35,6 @@ from templates_app.selectors import (
     template_version_get,
     template_version_list,
 )
-
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
 
 # --- input -------------------------------------------------------------------------------
 
@@ -81,37 +78,11 @@ class PreviewRequestSerializer(serializers.Serializer):
     page = StrictIntegerField(required=False, min_value=1, default=1)
 
 
-class PageSerializer(serializers.Serializer):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
-
-
-def _valid(serializer: serializers.Serializer, data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValidationFailed(details=["The request body must be a JSON object"])
-    bound = serializer.__class__(data=data)
-    if not bound.is_valid():
-        error = to_application_error(serializers.ValidationError(bound.errors))
-        raise ValidationFailed(details=error.details if error else None)
-    return dict(bound.validated_data)
-
-
 def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {_FIELD_NAMES[key]: value for key, value in data.items() if key in _FIELD_NAMES}
 
 
-def _paginate(request: Request, queryset: Any) -> tuple[list[Any], dict[str, int]]:
-    page = _valid(PageSerializer(), request.query_params.dict())
-    limit, offset = page["limit"], page["offset"]
-    total = queryset.count()
-    return list(queryset[offset : offset + limit]), {"total": total, "limit": limit, "offset": offset}
-
-
 # --- output ------------------------------------------------------------------------------
-
-
-def _time(value: Any) -> str | None:
-    return iso_timestamp(value) if value else None
 
 
 def template_summary(template: Template) -> dict[str, Any]:
@@ -124,8 +95,8 @@ def template_summary(template: Template) -> dict[str, Any]:
         "latestVersion": latest,
         "published": latest is not None,
         "versionCount": getattr(template, "version_count", 0),
-        "createdAt": _time(template.created_at),
-        "updatedAt": _time(template.updated_at),
+        "createdAt": iso(template.created_at),
+        "updatedAt": iso(template.updated_at),
     }
 
 
@@ -138,7 +109,7 @@ def template_detail(template: Template) -> dict[str, Any]:
             "css": draft.css,
             "testData": draft.test_data,
             "settings": draft.settings,
-            "updatedAt": _time(draft.updated_at),
+            "updatedAt": iso(draft.updated_at),
         },
     }
 
@@ -157,7 +128,7 @@ def version_summary(version: TemplateVersion, latest: int | None) -> dict[str, A
         "version": version.number,
         "templateId": version.template_id,
         "status": "current" if version.number == latest else "previous",
-        "publishedAt": _time(version.published_at),
+        "publishedAt": iso(version.published_at),
         "publishedBy": _publisher(version),
     }
 
@@ -201,7 +172,7 @@ _ANY = inline_serializer(
 
 
 class TemplateListView(APIView):
-    required_permissions = _READ_WRITE
+    required_permission = _READ_WRITE
 
     @extend_schema(
         operation_id="templates_list",
@@ -210,7 +181,7 @@ class TemplateListView(APIView):
         responses={200: _ANY},
     )
     def get(self, request: Request) -> Response:
-        items, pagination = _paginate(request, template_list(workspace=request.auth.workspace))
+        items, pagination = paginate(request, template_list(workspace=request.auth.workspace))
         return _ok([template_summary(template) for template in items], pagination=pagination)
 
     @extend_schema(
@@ -220,7 +191,7 @@ class TemplateListView(APIView):
         responses={201: _ANY},
     )
     def post(self, request: Request) -> Response:
-        fields = _service_fields(_valid(TemplateWriteSerializer(), request.data))
+        fields = _service_fields(validated(TemplateWriteSerializer, request.data))
         if "name" not in fields:
             raise ValidationFailed(details=["name: This field is required."])
         template = services.template_create(workspace=request.auth.workspace, **fields)
@@ -228,7 +199,7 @@ class TemplateListView(APIView):
 
 
 class TemplateDetailView(APIView):
-    required_permissions = _READ_WRITE
+    required_permission = _READ_WRITE
 
     @extend_schema(operation_id="templates_retrieve", summary="Get a template with its draft", responses={200: _ANY})
     def get(self, request: Request, template_id: str) -> Response:
@@ -242,7 +213,7 @@ class TemplateDetailView(APIView):
     )
     def patch(self, request: Request, template_id: str) -> Response:
         template = _template(request, template_id)
-        fields = _service_fields(_valid(TemplateWriteSerializer(), request.data))
+        fields = _service_fields(validated(TemplateWriteSerializer, request.data))
         services.template_update(template=template, **fields)
         return _ok(template_detail(_fresh(request, template)))
 
@@ -281,7 +252,7 @@ class TemplateVersionListView(APIView):
     )
     def get(self, request: Request, template_id: str) -> Response:
         template = _template(request, template_id)
-        items, pagination = _paginate(request, template_version_list(template=template))
+        items, pagination = paginate(request, template_version_list(template=template))
         latest = getattr(template, "latest_version", None)
         return _ok([version_summary(version, latest) for version in items], pagination=pagination)
 
@@ -328,7 +299,7 @@ class TemplatePreviewView(APIView):
     )
     def post(self, request: Request, template_id: str) -> HttpResponse:
         template = _template(request, template_id)
-        body = _valid(PreviewRequestSerializer(), request.data)
+        body = validated(PreviewRequestSerializer, request.data)
         preview = services.template_preview(
             template=template,
             version=body.get("version"),

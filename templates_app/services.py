@@ -7,9 +7,7 @@ a draft is accepted (authors save work in progress); publishing refuses it.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,21 +16,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import Workspace
 from billing.selectors import limits_for
 from billing.services import template_limit_check
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
-    PayloadTooLarge,
     RenderTimeout,
     TemplateCompilationFailed,
     ValidationFailed,
     error_from_code,
 )
+from rendering import jobs
 from rendering.compose import document_compile, inject_css
-from rendering.engines import RenderError, get_engine
 from rendering.options import options_clean
-from rendering.pages import PageSetup
+from rendering.page_images import pdf_page_count
 from templates_app import handlebars
 from templates_app.models import (
     PreviewStatus,
@@ -41,6 +39,7 @@ from templates_app.models import (
     TemplatePreview,
     TemplateVersion,
 )
+from templates_app.selectors import template_version_get
 
 logger = logging.getLogger("fileloom.templates")
 
@@ -129,8 +128,6 @@ def template_create(  # type: ignore[no-untyped-def]
     css = _text(css, "css")
     test_data = template_test_data_clean(test_data=test_data)
     settings = template_settings_clean(settings=settings)
-
-    from accounts.models import Workspace
 
     with transaction.atomic():
         # Lock the workspace so two concurrent creates cannot both pass the limit check.
@@ -273,8 +270,6 @@ def template_publish(*, template: Template, user=None, api_key=None) -> Template
 
 def template_restore(*, template: Template, number: int, user=None) -> TemplateDraft:  # type: ignore[no-untyped-def]
     """Copy version `number` into the draft. The history stays exactly as it was."""
-    from templates_app.selectors import template_version_get
-
     version = template_version_get(template=template, number=number)
     return template_draft_update(
         template=template,
@@ -294,8 +289,7 @@ def template_delete(*, template: Template) -> None:
 # --- previews --------------------------------------------------------------------------------
 
 PREVIEW_FORMATS = {"pdf": "application/pdf", "png": "image/png"}
-# Extra time the web waits beyond the render limit, for queueing (as for generations).
-PREVIEW_QUEUE_GRACE_SECONDS = 15
+PREVIEW_TASK = "templates_app.tasks.render_preview"
 # Rows of previews whose web process died while waiting are swept after this long.
 PREVIEW_ROW_LIFETIME = timedelta(hours=1)
 
@@ -316,8 +310,6 @@ def template_preview(  # type: ignore[no-untyped-def]
     page: int = 1,
 ) -> Preview:
     """Render the draft (or published `version`) with its test data, or `data` when given."""
-    from templates_app.selectors import template_version_get
-
     if version is None:
         source: TemplateDraft | TemplateVersion = TemplateDraft.objects.get_or_create(template=template)[0]
     else:
@@ -357,11 +349,7 @@ def preview_render(  # type: ignore[no-untyped-def]
     data = template_test_data_clean(test_data=data)
     settings = template_settings_clean(settings=settings)
     limits = limits_for(workspace_id=workspace.id)
-    input_size = len(html.encode()) + len(css.encode()) + len(json.dumps(data).encode())
-    if input_size > limits.max_input_bytes:
-        raise PayloadTooLarge(
-            f"Input (HTML and data) is {input_size} bytes; the limit is {limits.max_input_bytes} bytes"
-        )
+    jobs.input_size_check(limits=limits, sources=(html, css), data=data)
     template_source_check(html=html, settings=settings)
     document, options = document_compile(source=inject_css(html, css), data=data, options=settings)
 
@@ -374,8 +362,8 @@ def preview_render(  # type: ignore[no-untyped-def]
     )
     timeout = limits.render_timeout_seconds
     try:
-        _preview_enqueue(preview.pk, timeout)
-        finished = _preview_wait(preview.pk, timeout + PREVIEW_QUEUE_GRACE_SECONDS)
+        jobs.enqueue(PREVIEW_TASK, preview.pk, timeout_seconds=timeout)
+        finished = _preview_wait(preview.pk, timeout + jobs.QUEUE_GRACE_SECONDS)
     finally:
         TemplatePreview.objects.filter(pk=preview.pk).delete()
     if finished is None:
@@ -389,38 +377,24 @@ def preview_render(  # type: ignore[no-untyped-def]
     )
 
 
-def _preview_enqueue(preview_id: str, timeout: int) -> None:
-    from templates_app.tasks import render_preview
-
-    try:
-        render_preview.apply_async(args=[preview_id], queue="render", soft_time_limit=timeout, time_limit=timeout + 5)
-    except Exception:  # broker down: answer now instead of waiting for a render nobody will do
-        logger.exception("could not enqueue preview %s", preview_id)
-        raise ApplicationError(
-            "The rendering queue is unavailable. Please try again.", code=ErrorCode.SERVICE_UNAVAILABLE, status=503
-        ) from None
-
-
 def _preview_wait(preview_id: str, seconds: float) -> TemplatePreview | None:
-    """Poll the row until the worker finishes it; None past the deadline (the row is then
-    marked failed first, so a worker that finishes late finds nothing to complete)."""
-    deadline = time.monotonic() + seconds
-    interval = 0.002
-    while True:
-        status = TemplatePreview.objects.filter(pk=preview_id).values_list("status", flat=True).first()
-        if status in (PreviewStatus.COMPLETED, PreviewStatus.FAILED):
-            return TemplatePreview.objects.filter(pk=preview_id).first()
-        if status is None:
+    """Wait for the worker to finish the row; None past the deadline (the row is then marked
+    failed first, so a worker that finishes late finds nothing to complete) or if it is gone."""
+    unfinished = (PreviewStatus.QUEUED, PreviewStatus.PROCESSING)
+
+    def is_finished() -> bool:
+        return not TemplatePreview.objects.filter(pk=preview_id, status__in=unfinished).exists()
+
+    while not jobs.wait_until_finished(is_finished=is_finished, seconds=seconds):
+        gave_up = TemplatePreview.objects.filter(pk=preview_id, status__in=unfinished).update(
+            status=PreviewStatus.FAILED, error_code=ErrorCode.REQUEST_TIMEOUT
+        )
+        if gave_up == 1:
             return None
-        if time.monotonic() >= deadline:
-            gave_up = TemplatePreview.objects.filter(
-                pk=preview_id, status__in=[PreviewStatus.QUEUED, PreviewStatus.PROCESSING]
-            ).update(status=PreviewStatus.FAILED, error_code=ErrorCode.REQUEST_TIMEOUT)
-            if gave_up == 1:
-                return None
-            continue  # it finished just now
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.025)
+        seconds = 0  # it finished just now
+    return TemplatePreview.objects.filter(
+        pk=preview_id, status__in=(PreviewStatus.COMPLETED, PreviewStatus.FAILED)
+    ).first()
 
 
 def _preview_error(code: str, message: str) -> ApplicationError:
@@ -447,10 +421,6 @@ def preview_execute(*, preview_id: str) -> str:
     Claims the row with a conditional update, so a duplicate delivery renders nothing; if the
     web gave up (timeout) or deleted the row meanwhile, the result is dropped.
     """
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from templates_app.page_images import PageOutOfRange, pdf_page_count, pdf_page_png
-
     claimed = TemplatePreview.objects.filter(pk=preview_id, status=PreviewStatus.QUEUED).update(
         status=PreviewStatus.PROCESSING
     )
@@ -460,36 +430,13 @@ def preview_execute(*, preview_id: str) -> str:
     if preview is None:
         return "gone"
     limits = limits_for(workspace_id=preview.workspace_id)
-    try:
-        pdf = get_engine("weasyprint").render_pdf(preview.html, PageSetup.from_dict(preview.options))
-        if preview.output_format == "png":
-            content, page_count = pdf_page_png(pdf, preview.page)
-        else:
-            content, page_count = pdf, pdf_page_count(pdf)
-    except SoftTimeLimitExceeded:
-        preview_fail(
-            preview_id=preview_id,
-            code=ErrorCode.REQUEST_TIMEOUT,
-            message=f"Preview timed out after {limits.render_timeout_seconds} seconds",
-        )
-        return "timeout"
-    except RenderError as exc:
-        preview_fail(
-            preview_id=preview_id, code=ErrorCode.PDF_GENERATION_FAILED, message=f"PDF generation failed: {exc}"
-        )
-        return "render-failed"
-    except PageOutOfRange as exc:
-        preview_fail(preview_id=preview_id, code=ErrorCode.VALIDATION_ERROR, message=str(exc))
-        return "no-such-page"
-    if len(pdf) > limits.max_pdf_bytes:
-        limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
-        preview_fail(
-            preview_id=preview_id,
-            code=ErrorCode.FILE_TOO_LARGE,
-            message=f"Generated PDF exceeds size limit of {limit_mb:g}MB",
-        )
-        return "too-large"
+    png_page = preview.page if preview.output_format == "png" else None
+    result = jobs.render(html=preview.html, options=preview.options, limits=limits, what="Preview", png_page=png_page)
+    if isinstance(result, jobs.RenderFailed):
+        preview_fail(preview_id=preview_id, code=result.code, message=result.message)
+        return result.outcome
+    page_count = result.page_count if result.page_count is not None else pdf_page_count(result.content)
     completed = TemplatePreview.objects.filter(pk=preview_id, status=PreviewStatus.PROCESSING).update(
-        status=PreviewStatus.COMPLETED, content=content, page_count=page_count
+        status=PreviewStatus.COMPLETED, content=result.content, page_count=page_count
     )
     return "completed" if completed == 1 else "abandoned"

@@ -16,15 +16,10 @@ from rest_framework.views import APIView
 
 from accounts.models import Permission
 from fileloom.api_fields import StrictBooleanField, StrictCharField
-from fileloom.errors import NotFound, PermissionMissing, ValidationFailed, iso_timestamp, to_application_error
+from fileloom.api_toolkit import AllOf, iso, page_params, pagination, validated
+from fileloom.errors import NotFound, ValidationFailed
 from webhooks import selectors, services
 from webhooks.models import EVENT_TYPES, DeliveryStatus, WebhookDelivery, WebhookEndpoint
-
-MAX_PAGE_SIZE = 100
-
-
-def _iso(moment: Any) -> str | None:
-    return iso_timestamp(moment) if moment else None
 
 
 def endpoint_representation(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -36,13 +31,13 @@ def endpoint_representation(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "events": endpoint.events,
         "enabled": endpoint.enabled,
         "disabledReason": endpoint.disabled_reason or None,
-        "disabledAt": _iso(endpoint.disabled_at),
+        "disabledAt": iso(endpoint.disabled_at),
         "consecutiveFailures": endpoint.consecutive_failures,
-        "previousSecretExpiresAt": _iso(endpoint.previous_secret_expires_at)
+        "previousSecretExpiresAt": iso(endpoint.previous_secret_expires_at)
         if endpoint.previous_secret_encrypted
         else None,
-        "createdAt": _iso(endpoint.created_at),
-        "updatedAt": _iso(endpoint.updated_at),
+        "createdAt": iso(endpoint.created_at),
+        "updatedAt": iso(endpoint.updated_at),
     }
 
 
@@ -55,15 +50,15 @@ def delivery_representation(delivery: WebhookDelivery) -> dict[str, Any]:
         "test": delivery.event.is_test,
         "status": delivery.status,
         "attemptCount": delivery.attempt_count,
-        "nextAttemptAt": _iso(delivery.next_attempt_at) if delivery.status == DeliveryStatus.PENDING else None,
+        "nextAttemptAt": iso(delivery.next_attempt_at) if delivery.status == DeliveryStatus.PENDING else None,
         "lastStatusCode": delivery.last_status_code,
         "lastError": delivery.last_error or None,
-        "deliveredAt": _iso(delivery.delivered_at),
-        "createdAt": _iso(delivery.created_at),
+        "deliveredAt": iso(delivery.delivered_at),
+        "createdAt": iso(delivery.created_at),
         "attempts": [
             {
                 "number": attempt.number,
-                "at": _iso(attempt.started_at),
+                "at": iso(attempt.started_at),
                 "statusCode": attempt.status_code,
                 "durationMs": attempt.duration_ms,
                 "responseBody": attempt.response_body,
@@ -90,21 +85,12 @@ class TestEventSerializer(serializers.Serializer):
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request, *, partial: bool = False) -> dict:
-    if request.data is not None and not isinstance(request.data, dict):
-        raise ValidationFailed(details=["The request body must be a JSON object"])
-    serializer = serializer_class(data=request.data or {}, partial=partial)
-    if not serializer.is_valid():
-        error = to_application_error(serializers.ValidationError(serializer.errors))
-        assert error is not None
-        raise error
-    return dict(serializer.validated_data)
+    return validated(serializer_class, request.data or {}, partial=partial)
 
 
-def _require(request: Request, *, write: bool) -> None:
-    needed = [Permission.PDF_READ] + ([Permission.PDF_GENERATE] if write else [])
-    for permission in needed:
-        if not request.auth.has_permission(permission):
-            raise PermissionMissing(f"This API key lacks the '{permission}' permission")
+# Reading endpoints and deliveries needs pdf.read; changing anything also needs pdf.generate.
+_WRITE = AllOf((Permission.PDF_READ, Permission.PDF_GENERATE))
+_ACCESS = {"GET": Permission.PDF_READ, "POST": _WRITE, "PATCH": _WRITE, "PUT": _WRITE, "DELETE": _WRITE}
 
 
 def _endpoint_or_404(request: Request, endpoint_id: str) -> WebhookEndpoint:
@@ -114,29 +100,15 @@ def _endpoint_or_404(request: Request, endpoint_id: str) -> WebhookEndpoint:
     return endpoint
 
 
-def _page(request: Request) -> tuple[int, int]:
-    values = []
-    for name, default, maximum in (("limit", 20, MAX_PAGE_SIZE), ("offset", 0, None)):
-        raw = request.query_params.get(name) or str(default)
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValidationFailed(details=[f"{name}: must be an integer"]) from None
-        low = 1 if name == "limit" else 0
-        if value < low or (maximum is not None and value > maximum):
-            raise ValidationFailed(details=[f"{name}: out of range"])
-        values.append(value)
-    return values[0], values[1]
-
-
 class WebhookListView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         summary="List webhook endpoints",
         responses={200: OpenApiResponse(description="Endpoints")},
         operation_id="webhooks_list",
     )
     def get(self, request: Request) -> Response:
-        _require(request, write=False)
         endpoints = selectors.endpoints_for(workspace_id=request.auth.workspace_id)
         return Response({"success": True, "data": [endpoint_representation(e) for e in endpoints]})
 
@@ -147,7 +119,6 @@ class WebhookListView(APIView):
         operation_id="webhooks_create",
     )
     def post(self, request: Request) -> Response:
-        _require(request, write=True)
         values = _valid(EndpointSerializer, request)
         issued = services.webhook_endpoint_create(
             workspace=request.auth.workspace,
@@ -165,13 +136,14 @@ class WebhookListView(APIView):
 
 
 class WebhookDetailView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         summary="Get a webhook endpoint",
         responses={200: OpenApiResponse(description="Endpoint")},
         operation_id="webhooks_retrieve",
     )
     def get(self, request: Request, endpoint_id: str) -> Response:
-        _require(request, write=False)
         return Response({"success": True, "data": endpoint_representation(_endpoint_or_404(request, endpoint_id))})
 
     @extend_schema(
@@ -181,7 +153,6 @@ class WebhookDetailView(APIView):
         operation_id="webhooks_update",
     )
     def patch(self, request: Request, endpoint_id: str) -> Response:
-        _require(request, write=True)
         endpoint = _endpoint_or_404(request, endpoint_id)
         values = _valid(EndpointSerializer, request, partial=True)
         endpoint = services.webhook_endpoint_update(
@@ -199,12 +170,13 @@ class WebhookDetailView(APIView):
         operation_id="webhooks_destroy",
     )
     def delete(self, request: Request, endpoint_id: str) -> Response:
-        _require(request, write=True)
         services.webhook_endpoint_delete(endpoint=_endpoint_or_404(request, endpoint_id))
         return Response({"success": True})
 
 
 class WebhookRotateSecretView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         request=RotateSerializer,
         summary="Issue a new secret; the old one keeps signing for a grace period",
@@ -212,7 +184,6 @@ class WebhookRotateSecretView(APIView):
         operation_id="webhooks_rotate_secret",
     )
     def post(self, request: Request, endpoint_id: str) -> Response:
-        _require(request, write=True)
         endpoint = _endpoint_or_404(request, endpoint_id)
         values = _valid(RotateSerializer, request)
         issued = services.webhook_endpoint_rotate_secret(endpoint=endpoint, grace_hours=values.get("gracePeriodHours"))
@@ -222,6 +193,8 @@ class WebhookRotateSecretView(APIView):
 
 
 class WebhookTestView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         request=TestEventSerializer,
         summary="Send a sample event to this endpoint",
@@ -229,7 +202,6 @@ class WebhookTestView(APIView):
         operation_id="webhooks_test",
     )
     def post(self, request: Request, endpoint_id: str) -> Response:
-        _require(request, write=True)
         endpoint = _endpoint_or_404(request, endpoint_id)
         values = _valid(TestEventSerializer, request)
         delivery = services.webhook_test_send(endpoint=endpoint, event_type=values.get("event", "pdf.generated"))
@@ -240,43 +212,40 @@ class WebhookTestView(APIView):
 
 
 class WebhookDeliveryListView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         summary="An endpoint's deliveries with their attempts, newest first",
         responses={200: OpenApiResponse(description="See docs/webhooks.md")},
         operation_id="webhooks_deliveries_list",
     )
     def get(self, request: Request, endpoint_id: str) -> Response:
-        _require(request, write=False)
         endpoint = _endpoint_or_404(request, endpoint_id)
-        limit, offset = _page(request)
+        page = page_params(request)
         status_filter = request.query_params.get("status") or None
         if status_filter is not None and status_filter not in DeliveryStatus.values:
             raise ValidationFailed(details=[f"status: must be one of {', '.join(DeliveryStatus.values)}"])
         deliveries, total = selectors.deliveries_for_endpoint(
-            endpoint=endpoint, status=status_filter, limit=limit, offset=offset
+            endpoint=endpoint, status=status_filter, limit=page.limit, offset=page.offset
         )
         return Response(
             {
                 "success": True,
                 "data": [delivery_representation(d) for d in deliveries],
-                "pagination": {
-                    "limit": limit,
-                    "offset": offset,
-                    "total": total,
-                    "hasMore": offset + len(deliveries) < total,
-                },
+                "pagination": pagination(page, total=total, count=len(deliveries)),
             }
         )
 
 
 class WebhookDeliveryDetailView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         summary="A delivery with its attempts",
         responses={200: OpenApiResponse(description="See docs/webhooks.md")},
         operation_id="webhooks_deliveries_retrieve",
     )
     def get(self, request: Request, delivery_id: str) -> Response:
-        _require(request, write=False)
         delivery = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=delivery_id)
         if delivery is None:
             raise NotFound("Webhook delivery not found")
@@ -284,6 +253,8 @@ class WebhookDeliveryDetailView(APIView):
 
 
 class WebhookDeliveryReplayView(APIView):
+    required_permission = _ACCESS
+
     @extend_schema(
         summary="Send a delivery's event again (same event id, new delivery id)",
         request=None,
@@ -291,7 +262,6 @@ class WebhookDeliveryReplayView(APIView):
         operation_id="webhooks_deliveries_replay",
     )
     def post(self, request: Request, delivery_id: str) -> Response:
-        _require(request, write=True)
         delivery = selectors.delivery_get(workspace_id=request.auth.workspace_id, delivery_id=delivery_id)
         if delivery is None:
             raise NotFound("Webhook delivery not found")

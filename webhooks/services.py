@@ -15,12 +15,14 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -42,6 +44,8 @@ from webhooks.models import (
 )
 
 logger = logging.getLogger("fileloom.webhooks")
+
+DELIVER_TASK = "webhooks.tasks.deliver_webhook"
 
 # Delays before retries 1..7, in units of WEBHOOK_RETRY_BASE_SECONDS (60 s by default):
 # 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 24 h, so the last attempt comes ~44.6 h after the first.
@@ -247,12 +251,12 @@ def webhook_event_create(
     event_type: str,
     data: dict[str, Any],
     endpoints: list[WebhookEndpoint],
-    generation=None,  # type: ignore[no-untyped-def]
+    generation_id: str | None = None,
     is_test: bool = False,
 ) -> WebhookEvent:
     """Record an event and one delivery per endpoint; sending is queued after commit."""
     with transaction.atomic():
-        event = WebhookEvent(workspace=workspace, event_type=event_type, generation=generation, is_test=is_test)
+        event = WebhookEvent(workspace=workspace, event_type=event_type, generation_id=generation_id, is_test=is_test)
         event.body = _envelope(
             event_id=event.id, event_type=event_type, created_at=event.created_at, data=data, workspace=workspace
         )
@@ -270,72 +274,36 @@ def webhook_event_create(
 
 
 def _enqueue_deliveries(delivery_ids: list[str]) -> None:
-    from webhooks.tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
         try:
-            deliver_webhook.apply_async(args=[delivery_id])
+            current_app.send_task(DELIVER_TASK, args=[delivery_id])
         except Exception:  # broker down: the periodic dispatcher sends it (its row is due)
             logger.exception("could not enqueue webhook delivery %s", delivery_id)
 
 
-def generated_event_data(generation) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    from documents.api import generation_data
+def webhook_event_emit(
+    *,
+    workspace: Any,
+    event_type: str,
+    build_data: Callable[[], dict[str, Any]],
+    generation_id: str | None = None,
+) -> WebhookEvent | None:
+    """Record `event_type` for the workspace's subscribed endpoints, with the data the caller
+    builds (called only when some endpoint subscribes: building it may sign links).
 
-    block = generation_data(generation, None)
-    file = generation.file
-    return {
-        "fileId": block["fileId"],
-        "requestId": generation.request_id,
-        "url": block["url"],
-        "signedUrl": block["signedUrl"],
-        "filename": block["filename"],
-        "sizeBytes": block["size"],
-        "processingTimeMs": block["processingTimeMs"],
-        "generationMethod": generation.generation_method,
-        "templateId": generation.template_id or None,
-        "templateName": generation.template_name or None,
-        "storageProvider": block["storageProvider"],
-        "storageMode": file.storage_mode or generation.workspace.storage_mode,
-        "externalCopies": list(file.external_copies or []),
-    }
-
-
-def failed_event_data(generation) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {
-        "requestId": generation.request_id,
-        "error": generation.error_message,
-        "errorCode": generation.error_code,
-        "templateId": generation.template_id or None,
-        "templateName": generation.template_name or None,
-    }
-
-
-def generation_event_emit(*, generation) -> WebhookEvent | None:  # type: ignore[no-untyped-def]
-    """Record pdf.generated / pdf.failed for a finished generation (inside its transaction).
-
-    Called by documents.services in the same transaction that completes or fails the
-    generation, so a rolled-back generation emits nothing. Delivery happens after commit.
-    Nothing is recorded when no enabled endpoint of the workspace subscribes to the event.
+    Call it inside the transaction that makes the event true (a generation completing or
+    failing), so a rolled-back change emits nothing; delivery happens after commit. Nothing is
+    recorded when no enabled endpoint of the workspace subscribes to the event.
     """
-    from documents.models import GenerationStatus
-
-    if generation.status == GenerationStatus.COMPLETED:
-        event_type = EventType.PDF_GENERATED.value
-    elif generation.status == GenerationStatus.FAILED:
-        event_type = EventType.PDF_FAILED.value
-    else:
-        return None
     endpoints = [
         endpoint
-        for endpoint in WebhookEndpoint.objects.filter(workspace_id=generation.workspace_id, enabled=True)
+        for endpoint in WebhookEndpoint.objects.filter(workspace=workspace, enabled=True)
         if endpoint.subscribes_to(event_type)
     ]
     if not endpoints:
         return None
-    data = generated_event_data(generation) if event_type == EventType.PDF_GENERATED else failed_event_data(generation)
     return webhook_event_create(
-        workspace=generation.workspace, event_type=event_type, data=data, endpoints=endpoints, generation=generation
+        workspace=workspace, event_type=event_type, data=build_data(), endpoints=endpoints, generation_id=generation_id
     )
 
 

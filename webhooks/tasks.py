@@ -2,12 +2,22 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 
 from webhooks.services import webhook_deliveries_dispatch_due, webhook_delivery_attempt
 
 logger = logging.getLogger("fileloom.webhooks")
+
+# Registered when Celery imports this module (worker and beat autodiscover it).
+current_app.conf.beat_schedule = {
+    **(current_app.conf.beat_schedule or {}),
+    "webhooks-dispatch-due-deliveries": {
+        "task": "webhooks.tasks.dispatch_due_deliveries",
+        "schedule": settings.WEBHOOK_DISPATCH_INTERVAL_SECONDS,
+        "options": {"queue": "default", "expires": max(settings.WEBHOOK_DISPATCH_INTERVAL_SECONDS * 2, 1)},
+    },
+}
 
 
 @shared_task(name="webhooks.tasks.deliver_webhook", ignore_result=True, acks_late=True)
@@ -22,11 +32,3 @@ def deliver_webhook(delivery_id: str) -> str:
 def dispatch_due_deliveries() -> int:
     """Periodic: queue every delivery whose next attempt is due."""
     return len(webhook_deliveries_dispatch_due())
-
-
-def register_periodic_tasks(app) -> None:  # type: ignore[no-untyped-def]
-    app.conf.beat_schedule["webhooks-dispatch-due-deliveries"] = {
-        "task": "webhooks.tasks.dispatch_due_deliveries",
-        "schedule": settings.WEBHOOK_DISPATCH_INTERVAL_SECONDS,
-        "options": {"queue": "default", "expires": max(settings.WEBHOOK_DISPATCH_INTERVAL_SECONDS * 2, 1)},
-    }

@@ -154,7 +154,8 @@ def test_the_reaper_fails_a_row_out_of_attempts_with_a_refund_and_pdf_failed(api
 
 
 def test_the_reaper_fails_a_render_running_past_its_time_limit_even_with_a_heartbeat(acme):
-    from documents.services import HARD_LIMIT_EXTRA_SECONDS, generations_reap
+    from documents.services import generations_reap
+    from rendering.jobs import HARD_LIMIT_EXTRA_SECONDS
 
     overdue = 30 + HARD_LIMIT_EXTRA_SECONDS + settings.GENERATION_REAPER_MARGIN_SECONDS + 1
     row = _queued_row(

@@ -85,11 +85,11 @@ def test_it_lists_templates_newest_first_with_limit_offset_and_total(api: Any) -
     ids = [api.post("/v1/templates", json={"name": f"T{i}"}).json()["data"]["id"] for i in range(5)]
     first = api.get("/v1/templates?limit=2").json()
     assert [item["id"] for item in first["data"]] == ids[::-1][:2]
-    assert first["pagination"] == {"total": 5, "limit": 2, "offset": 0}
+    assert first["pagination"] == {"total": 5, "limit": 2, "offset": 0, "hasMore": True}
     rest = api.get("/v1/templates?limit=2&offset=4").json()
     assert [item["id"] for item in rest["data"]] == [ids[0]]
     assert "draft" not in rest["data"][0]
-    assert api.get("/v1/templates").json()["pagination"] == {"total": 5, "limit": 20, "offset": 0}
+    assert api.get("/v1/templates").json()["pagination"] == {"total": 5, "limit": 20, "offset": 0, "hasMore": False}
 
 
 @pytest.mark.parametrize("query", ["limit=101", "limit=0", "limit=abc", "offset=-1"])
@@ -141,7 +141,7 @@ def test_publishing_creates_numbered_versions(api: Any, owner: Any, created: dic
 
     listing = api.get(f"/v1/templates/{tid}/versions").json()
     assert [(v["version"], v["status"]) for v in listing["data"]] == [(2, "current"), (1, "previous")]
-    assert listing["pagination"] == {"total": 2, "limit": 20, "offset": 0}
+    assert listing["pagination"] == {"total": 2, "limit": 20, "offset": 0, "hasMore": False}
     assert "html" not in listing["data"][0]
     old = api.get(f"/v1/templates/{tid}/versions/1").json()["data"]
     assert old["html"] == INVOICE["html"] and old["status"] == "previous"

@@ -169,12 +169,12 @@ def test_a_preview_without_a_body_uses_the_defaults(api: Any, report: Template) 
 
 
 def test_a_broker_that_is_down_is_a_503_not_a_500(api: Any, report: Template, monkeypatch: pytest.MonkeyPatch) -> None:
-    from templates_app import tasks
+    from fileloom.celery import app
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.render_preview, "apply_async", refuse)
+    monkeypatch.setattr(app, "send_task", refuse)
     assert_error(preview(api, report), 503, "SERVICE_UNAVAILABLE")
     assert not TemplatePreview.objects.exists()
 
@@ -222,7 +222,7 @@ def test_old_preview_rows_are_swept(owner: Any, report: Template, monkeypatch: p
     from django.utils import timezone
 
     stale = _queued(owner, created_at=timezone.now() - timedelta(hours=2))
-    monkeypatch.setattr(services, "_preview_enqueue", lambda preview_id, timeout: None)
+    monkeypatch.setattr(services.jobs, "enqueue", lambda task_name, job_id, timeout_seconds: None)
     monkeypatch.setattr(services, "_preview_wait", lambda preview_id, seconds: None)
     with pytest.raises(services.RenderTimeout):
         services.template_preview(template=report)

@@ -113,8 +113,8 @@ def test_redirects_are_not_followed(acme, settings):
 def test_a_rolled_back_generation_sends_nothing(api, acme, receiver):
     """Events are rows in the caller's transaction; sending is queued only on commit."""
     from documents.models import Generation, GenerationStatus
+    from documents.services import generation_event_emit
     from webhooks.models import WebhookDelivery, WebhookEvent
-    from webhooks.services import generation_event_emit
 
     created = api.post("/v1/webhooks", json={"url": receiver.url, "events": ["pdf.failed"]})
     assert created.status_code == 201, created.text

@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from fileloom.errors import ApplicationError
 from rendering.compose import document_compile, inject_css
 from rendering.engines import RenderError, get_engine
+from rendering.page_images import PageOutOfRange, pdf_page_png
 from rendering.pages import PageSetup
-from templates_app.page_images import PageOutOfRange, pdf_page_png
 from templates_app.services import template_settings_clean, template_source_check
 
 

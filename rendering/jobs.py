@@ -1,0 +1,164 @@
+"""The one render-job path: input limits, queueing, the completion wait, the render and its checks.
+
+Generations (documents) and template previews (templates_app) are the same job with different
+rows and different uses for the bytes: each keeps its own row model and Celery task (a thin
+adapter), and both go through these functions, so limits, time limits and error messages cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
+
+from fileloom.errors import ApplicationError, ErrorCode, PayloadTooLarge
+from rendering.engines import RenderError, get_engine
+from rendering.page_images import PageOutOfRange, pdf_page_png
+from rendering.pages import PageSetup
+
+logger = logging.getLogger("fileloom.rendering")
+
+# Celery kills a render at its hard limit: the soft limit (the workspace's render timeout) + this.
+HARD_LIMIT_EXTRA_SECONDS = 5
+# Extra time a waiting web request gives a job beyond its render limit, for queueing.
+QUEUE_GRACE_SECONDS = 15
+# How often a waiter without a wake-up channel looks at the row, at most.
+POLL_MAX_INTERVAL_SECONDS = 0.025
+
+
+class RenderLimits(Protocol):
+    """The workspace limits a render job obeys (billing.selectors.limits_for gives them)."""
+
+    @property
+    def max_input_bytes(self) -> int: ...
+
+    @property
+    def render_timeout_seconds(self) -> int: ...
+
+    @property
+    def max_pdf_bytes(self) -> int: ...
+
+
+class QueueUnavailable(ApplicationError):
+    code = ErrorCode.SERVICE_UNAVAILABLE
+    status = 503
+    message = "The rendering queue is unavailable. Please try again."
+
+
+def input_size_check(*, limits: RenderLimits, sources: tuple[str, ...], data: Any) -> None:
+    """Refuse input (HTML, CSS, … and the JSON data) larger than the workspace allows."""
+    size = sum(len(source.encode()) for source in sources) + len(json.dumps(data).encode())
+    if size > limits.max_input_bytes:
+        raise PayloadTooLarge(f"Input (HTML and data) is {size} bytes; the limit is {limits.max_input_bytes} bytes")
+
+
+def enqueue(task_name: str, job_id: str, *, timeout_seconds: int) -> None:
+    """Queue the task `task_name(job_id)` under the render time limits (CELERY_TASK_ROUTES puts
+    render tasks on the render queue). By name, so a service need not import its own tasks.
+
+    Raises QueueUnavailable when the broker cannot take it (the caller fails its row now rather
+    than leave it for a render nobody will do).
+    """
+    try:
+        current_app.send_task(
+            task_name,
+            args=[job_id],
+            task_id=job_id,
+            soft_time_limit=timeout_seconds,
+            time_limit=timeout_seconds + HARD_LIMIT_EXTRA_SECONDS,
+        )
+    except Exception:  # any broker/transport failure: kombu raises many types
+        logger.exception("could not enqueue render job %s", job_id)
+        raise QueueUnavailable() from None
+
+
+class Waiter(Protocol):
+    def wait(self, timeout: float) -> bool:
+        """Block up to timeout seconds; True if a wake-up arrived."""
+
+
+class PollWaiter:
+    """No wake-up channel: sleep a short, growing interval."""
+
+    def __init__(self) -> None:
+        self.interval = 0.002
+
+    def wait(self, timeout: float) -> bool:
+        time.sleep(min(self.interval, timeout))
+        self.interval = min(self.interval * 1.5, POLL_MAX_INTERVAL_SECONDS)
+        return False
+
+
+def wait_until_finished(
+    *, is_finished: Callable[[], bool], seconds: float, waiter: Waiter | None = None, fallback_poll: float = 0.25
+) -> bool:
+    """Look at the job's row until it is finished or `seconds` have passed; True if finished.
+
+    The row is the only source of truth: a waiter (opened before the job was queued) only says
+    "look again now", so a lost wake-up costs at most `fallback_poll` seconds.
+    """
+    deadline = time.monotonic() + seconds
+    waiter = waiter or PollWaiter()
+    while True:
+        if is_finished():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        waiter.wait(min(remaining, fallback_poll))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    content: bytes
+    page_count: int | None = None
+
+
+@dataclass(frozen=True)
+class RenderFailed:
+    code: str
+    message: str
+    outcome: str  # short word for logs and task results: timeout, render-failed, too-large, …
+
+
+def render(
+    *,
+    html: str,
+    options: dict[str, Any],
+    limits: RenderLimits,
+    what: str = "PDF generation",
+    engine: str = "weasyprint",
+    png_page: int | None = None,
+) -> Rendered | RenderFailed:
+    """Render a compiled document in this (worker) process; a failure is returned, not raised.
+
+    `png_page`: return a PNG of that page (1-based) instead of the PDF (previews). The PDF is
+    checked against the workspace's size limit either way. `what` names the job in messages.
+    """
+    try:
+        pdf = get_engine(engine).render_pdf(html, PageSetup.from_dict(options))
+        if png_page is not None:
+            content, page_count = pdf_page_png(pdf, png_page)
+        else:
+            content, page_count = pdf, None
+    except SoftTimeLimitExceeded:
+        return RenderFailed(
+            ErrorCode.REQUEST_TIMEOUT, f"{what} timed out after {limits.render_timeout_seconds} seconds", "timeout"
+        )
+    except RenderError as exc:
+        return RenderFailed(ErrorCode.PDF_GENERATION_FAILED, f"PDF generation failed: {exc}", "render-failed")
+    except PageOutOfRange as exc:
+        return RenderFailed(ErrorCode.VALIDATION_ERROR, str(exc), "no-such-page")
+    if len(pdf) > limits.max_pdf_bytes:
+        limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
+        return RenderFailed(
+            ErrorCode.FILE_TOO_LARGE, f"Generated PDF exceeds size limit of {limit_mb:g}MB", "too-large"
+        )
+    return Rendered(content=content, page_count=page_count)

@@ -242,6 +242,10 @@ if not 60 <= EXTERNAL_URL_TTL_SECONDS <= 7 * 24 * 3600:
 
 # --- Rendering limits ----------------------------------------------------------------------
 RENDER_TIMEOUT_SECONDS = env_int("RENDER_TIMEOUT_SECONDS", 30) or 30
+# The engine of a request that names none (`options.engine`): weasyprint or chromium.
+DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "weasyprint")
+if DEFAULT_ENGINE not in ("weasyprint", "chromium"):
+    raise SettingError("DEFAULT_ENGINE must be weasyprint or chromium")
 MAX_INPUT_BYTES = env_int("MAX_INPUT_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 MAX_PDF_BYTES = env_int("MAX_PDF_BYTES", 25 * 1024 * 1024) or 25 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INPUT_BYTES + 1024 * 1024

@@ -24,16 +24,34 @@ _PAGE_PLACEHOLDERS = {
 }
 
 
-def sanitise_filename(name: str | None) -> str:
-    """A safe `<name>.pdf`: no path separators or control characters, exactly one .pdf."""
+# Output format → (file extension, content type).
+OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
+    "pdf": ("pdf", "application/pdf"),
+    "png": ("png", "image/png"),
+    "jpeg": ("jpg", "image/jpeg"),
+    "webp": ("webp", "image/webp"),
+}
+_KNOWN_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".webp")
+
+
+def output_extension(output_format: str) -> str:
+    return OUTPUT_FORMATS[output_format][0]
+
+
+def output_content_type(output_format: str) -> str:
+    return OUTPUT_FORMATS[output_format][1]
+
+
+def sanitise_filename(name: str | None, *, extension: str = "pdf") -> str:
+    """A safe `<name>.<extension>`: no path separators or control characters, one extension."""
     if not name:
-        return DEFAULT_FILENAME
+        return f"document.{extension}"
     text = unicodedata.normalize("NFC", name).strip()
     text = _UNSAFE_FILENAME.sub("-", text).strip(" .-")
-    while text.lower().endswith(".pdf"):
-        text = text[:-4].rstrip(" .")
-    text = text[:251] or "document"
-    return f"{text}.pdf"
+    while text.lower().endswith(_KNOWN_EXTENSIONS):
+        text = text.rsplit(".", 1)[0].rstrip(" .")
+    text = text[: 255 - len(extension) - 1] or "document"
+    return f"{text}.{extension}"
 
 
 def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +112,9 @@ def document_compile(
         if setup.footer.enabled
         else ""
     )
-    setup_dict = setup.as_dict()
+    # The normalised page set-up over the request's other options (engine, browser options,
+    # failOnResourceError), which the worker needs too.
+    setup_dict = {**options, **setup.as_dict()}
     setup_dict["header"]["content"] = header
     setup_dict["footer"]["content"] = footer
     return html, setup_dict

@@ -16,11 +16,14 @@ def provider_name() -> str:
 
 
 def stored_name(*, filename: str, created_at: datetime) -> str:
-    """`<name>-<ms>.pdf`: the object's name in built-in storage (and external, by default)."""
-    basename = filename[:-4] if filename.lower().endswith(".pdf") else filename
+    """`<name>-<ms>.<ext>` (ext from the filename, pdf by default): the object's name in built-in
+    storage (and external, by default)."""
+    basename, dot, extension = filename.rpartition(".")
+    if not dot or extension.lower() not in ("pdf", "png", "jpg", "jpeg", "webp"):
+        basename, extension = filename, "pdf"
     basename = get_valid_filename(basename)[:150] or "document"
     millis = int(created_at.timestamp() * 1000)
-    return f"{basename}-{millis}.pdf"
+    return f"{basename}-{millis}.{extension.lower()}"
 
 
 def object_key(*, workspace_id: str, filename: str, created_at: datetime) -> str:

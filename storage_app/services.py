@@ -357,7 +357,7 @@ def _upload_copy(plan: _PlannedCopy, file: StoredFile, content: bytes, ttl: int)
     expires_at = timezone.now() + timedelta(seconds=ttl)
     store = store_for(plan.settings)
     store.put(key, content, content_type=file.content_type)
-    url = store.presigned_get(key, expires_in=ttl, filename=file.filename)
+    url = store.presigned_get(key, expires_in=ttl, filename=file.filename, content_type=file.content_type)
     return {
         "connectionId": plan.connection_id,
         "provider": plan.provider,
@@ -385,6 +385,7 @@ def file_store_generated(
     generation_method: str,
     template_id: str = "",
     template_name: str = "",
+    content_type: str = "application/pdf",
 ) -> StoreOutcome:
     """Store a generated PDF where the workspace's storage mode says; never lose it.
 
@@ -399,6 +400,7 @@ def file_store_generated(
         request_id=request_id,
         filename=filename,
         size=len(content),
+        content_type=content_type,
         generation_method=generation_method,
         template_id=template_id,
         template_name=template_name,
@@ -513,7 +515,10 @@ def file_download_url(*, file: StoredFile, request=None) -> str:  # type: ignore
             continue
         try:
             return store_for(connection_settings(connection)).presigned_get(
-                copy["key"], expires_in=DOWNLOAD_LINK_TTL_SECONDS, filename=file.filename
+                copy["key"],
+                expires_in=DOWNLOAD_LINK_TTL_SECONDS,
+                filename=file.filename,
+                content_type=file.content_type,
             )
         except (ExternalStorageError, DecryptionFailed) as exc:
             logger.warning("cannot sign %s on connection %s: %s", file.id, connection.pk, exc)

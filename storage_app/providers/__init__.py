@@ -33,7 +33,9 @@ class ExternalStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str: ...
+    def presigned_get(
+        self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf"
+    ) -> str: ...
 
 
 def store_for(connection: ConnectionSettings) -> ExternalStore:

@@ -11,6 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from hbs import codegen, parser, whitespace
@@ -99,12 +100,12 @@ def _helpers_for(helpers: Mapping[str, Helper] | None, library: Mapping[str, Hel
     return merged
 
 
-def _data_first(helpers: Mapping[str, Helper] | None, library: Mapping[str, Helper] | None) -> frozenset[str]:
+def _data_first(helpers: Mapping[str, Helper] | None, library: Mapping[str, Helper] | None) -> AbstractSet[str]:
     """Library helper names a context value overrides (not those the caller passed as ``helpers``)."""
     if not library:
         return frozenset()
-    names = frozenset(library)
-    return names - helpers.keys() if helpers else names
+    # A keys view is a set already: no copy of the library's names per render.
+    return library.keys() - helpers.keys() if helpers else library.keys()
 
 
 def render(

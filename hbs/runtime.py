@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from hbs.errors import TemplateError, TemplateRuntimeError
@@ -466,14 +467,15 @@ class Runtime:
         self,
         helpers: Mapping[str, Any],
         compile_partial: Callable[[str], ProgramFunction],
-        data_first: frozenset[str] = frozenset(),
+        data_first: AbstractSet[str] = frozenset(),
     ) -> None:
         self.helpers = helpers
         self.compile_partial = compile_partial
         # Helper names that yield to a value of the same name when used bare (``{{name}}``,
         # ``{{@name}}``) and the current context (the data frame for ``@name``) has that value:
-        # the built-in library's, so that a library helper such as ``invoiceNumber`` or
-        # ``first`` never hides the data (or the ``@first`` loop variable) a template means.
+        # those of the library the caller passed (see :mod:`hbs`), so that a library helper such
+        # as ``invoiceNumber`` or ``first`` never hides the data (or the ``@first`` loop
+        # variable) a template means.
         self.data_first = data_first
 
     def prog(
@@ -566,8 +568,8 @@ class Runtime:
         if helper is None:
             return value
         if name in self.data_first and has_property(this if scope is _SAME else scope, name):
-            # Departure from handlebars.js (where the helper always wins), documented in
-            # docs/helpers.md: the data the caller sent wins over a library helper.
+            # Departure from handlebars.js (where the helper always wins), documented in :mod:`hbs`
+            # and docs/helpers.md: the data the caller sent wins over a library helper.
             return value
         return self.invoke(helper, name, this, [], EMPTY_HASH, None, None, data, False)
 

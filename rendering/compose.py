@@ -1,6 +1,7 @@
 """Composing the HTML a worker renders: template + data + CSS + partials, and the bands.
 
-Shared by generations, template previews, the admin editor and the render_template command.
+Shared by generations, template previews, the admin editor and the render_template command. The
+one place the Handlebars engine (`hbs`) is given Fileloom's helper library.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import re
 import unicodedata
 from typing import Any
 
+import hbs
 from fileloom.errors import TemplateCompilationFailed
+from hbs import SafeString
+from hbs.helpers import HELPERS
 from rendering.pages import PageSetup
-from templates_app import handlebars
-from templates_app.jsvalues import SafeString
 
 DEFAULT_FILENAME = "document.pdf"
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -68,10 +70,10 @@ def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[s
 def template_render(source: str, data: dict[str, Any], *, what: str, partials: dict[str, str] | None = None) -> str:
     """Render one Handlebars source; `what` names it in errors. Raises TemplateCompilationFailed."""
     try:
-        return handlebars.render(source, data, partials)
-    except handlebars.TemplateSyntaxError as exc:
+        return hbs.render(source, data, partials, library=HELPERS)
+    except hbs.TemplateSyntaxError as exc:
         raise TemplateCompilationFailed(f"Template compilation failed: {exc}") from None
-    except handlebars.TemplateRuntimeError as exc:
+    except hbs.TemplateRuntimeError as exc:
         raise TemplateCompilationFailed(f"Template rendering failed in {what}: {exc}") from None
     except RecursionError:
         raise TemplateCompilationFailed(f"Template rendering failed in {what}: nesting too deep") from None

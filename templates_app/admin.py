@@ -25,12 +25,13 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+import hbs
 from accounts.admin_scope import WorkspaceScopedAdmin
 from accounts.models import Role
 from fileloom.errors import ApplicationError, ValidationFailed
 from rendering.engines import ENGINE_NAMES
 from rendering.pages import DEFAULT_MARGIN_MM, FORMATS
-from templates_app import handlebars, services
+from templates_app import services
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.selectors import template_version_get, template_version_list
 
@@ -138,8 +139,8 @@ class TemplateEditorForm(forms.ModelForm):
     def clean_filename_pattern(self) -> str:
         pattern = self.cleaned_data.get("filename_pattern") or ""
         try:
-            handlebars.compile_template(pattern)
-        except handlebars.TemplateSyntaxError as exc:
+            hbs.compile_template(pattern)
+        except hbs.TemplateSyntaxError as exc:
             raise forms.ValidationError(
                 f"Invalid Handlebars at line {exc.line}, column {exc.column}: {exc.message}"
             ) from None

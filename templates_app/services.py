@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+import hbs
 from accounts.models import Workspace
 from billing.selectors import limits_for
 from billing.services import template_limit_check
@@ -31,7 +32,6 @@ from rendering import jobs
 from rendering.compose import document_compile, inject_css
 from rendering.options import engine_options_check, options_clean
 from rendering.page_images import pdf_page_count
-from templates_app import handlebars
 from templates_app.models import (
     PreviewStatus,
     Template,
@@ -83,8 +83,8 @@ def _text(value: Any, field: str, *, max_length: int | None = None, required: bo
 def _filename_pattern_clean(value: Any) -> str:
     pattern = _text(value, "filenamePattern", max_length=FILENAME_PATTERN_MAX_LENGTH)
     try:
-        handlebars.compile_template(pattern)
-    except handlebars.TemplateSyntaxError as exc:
+        hbs.compile_template(pattern)
+    except hbs.TemplateSyntaxError as exc:
         raise ValidationFailed(
             details=[f"filenamePattern: invalid Handlebars at line {exc.line}, column {exc.column}: {exc.message}"]
         ) from None
@@ -100,8 +100,8 @@ def template_source_check(*, html: str, settings: dict[str, Any]) -> None:
             sources.append((f"settings.{band}.content", content))
     for field, source in sources:
         try:
-            handlebars.compile_template(source)
-        except handlebars.TemplateSyntaxError as exc:
+            hbs.compile_template(source)
+        except hbs.TemplateSyntaxError as exc:
             raise TemplateCompilationFailed(
                 f"Template compilation failed in {field}: {exc.message} (line {exc.line}, column {exc.column})",
                 details=[{"field": field, "line": exc.line, "column": exc.column, "message": exc.message}],

@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 import google.auth
 from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials, Credentials, Signing
+from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud.storage import Client
+from google.oauth2 import service_account
 from storages.backends import gcloud
 from storages.utils import clean_name, setting
 
@@ -72,8 +73,11 @@ class GoogleCloudStorage(gcloud.GoogleCloudStorage):
 
 
 def _key_file_credentials() -> Credentials | None:
+    """The service-account key that signs emulator links, if one is configured."""
     path = setting("GOOGLE_APPLICATION_CREDENTIALS")
     if not path:
         return None
-    credentials, _ = google.auth.load_credentials_from_file(path)
-    return credentials if isinstance(credentials, Signing) else None
+    try:
+        return service_account.Credentials.from_service_account_file(path)
+    except ValueError:  # another kind of credentials (a gcloud login): nothing to sign with
+        return None

@@ -61,6 +61,10 @@ class GCSEmulator:
     def create_bucket(self, name: str) -> None:
         self._api("POST", "b", json={"name": name}).raise_for_status()
 
+    def ensure_bucket(self, name: str) -> None:
+        if self._api("GET", f"b/{quote(name, safe='')}").status_code == 404:
+            self.create_bucket(name)
+
     def keys(self, bucket: str) -> list[str]:
         response = self._api("GET", f"b/{quote(bucket, safe='')}/o")
         response.raise_for_status()

@@ -87,7 +87,7 @@ class StorageConnectionForm(forms.ModelForm):
         "link_ttl_seconds",
         "enabled",
     )
-    _DEFAULTS: dict[str, Any] = {"enabled": False, "link_ttl_seconds": None}
+    _DEFAULTS: dict[str, Any] = {"enabled": False, "force_path_style": False, "link_ttl_seconds": None}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

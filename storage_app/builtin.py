@@ -10,7 +10,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
-
 GOOGLE_BACKENDS = ("firebase", "gcs")
 
 

@@ -28,6 +28,9 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 class GoogleCloudStorage(gcloud.GoogleCloudStorage):
+    _client: Client | None
+    emulator_host: str | None
+
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self.signing_credentials: Credentials | None = None
@@ -60,9 +63,10 @@ class GoogleCloudStorage(gcloud.GoogleCloudStorage):
         name = self._normalize_name(clean_name(name))
         options = parameters or {}
         blob = self.bucket.blob(name)  # creates the client, and with it signing_credentials
-        if self.signing_credentials is None:
+        if self.signing_credentials is None and self.emulator_host:
             # An emulator and no key to sign with: emulators check no signature anyway.
             return f"{self.emulator_host.rstrip('/')}/{self.bucket_name}/{quote(name, safe='/~')}"
+        assert self.signing_credentials is not None  # set with the client outside emulators
         return signed_get_url(
             blob,
             credentials=self.signing_credentials,

@@ -67,7 +67,11 @@ _CREDENTIAL_FIELDS = {
     StorageProvider.FIREBASE: ("serviceAccount",),
 }
 # How each provider's endpoint field is named in the API.
-_URL_FIELDS = {StorageProvider.S3: "endpointUrl", StorageProvider.SUPABASE: "projectUrl", StorageProvider.FIREBASE: "endpoint"}
+_URL_FIELDS = {
+    StorageProvider.S3: "endpointUrl",
+    StorageProvider.SUPABASE: "projectUrl",
+    StorageProvider.FIREBASE: "endpoint",
+}
 # Presigned links (S3 SigV4, GCS V4) live at most 7 days.
 MIN_LINK_TTL_SECONDS = 60
 MAX_LINK_TTL_SECONDS = 7 * 24 * 3600

@@ -14,7 +14,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 MAX_KEY_CHARS = 16 * 1024
 # What signing and authentication need; the rest of a key file (URLs, certificates) is dropped.
 _KEPT = ("type", "project_id", "private_key_id", "private_key", "client_email", "client_id")

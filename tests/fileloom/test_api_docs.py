@@ -80,5 +80,7 @@ def test_swagger_ui_authorize_then_try_it_out_gets_a_200(browser_page, api, owne
     status = operation.locator(".live-responses-table .response .response-col_status")
     status.wait_for()
     assert status.inner_text().strip() == "200"
-    assert '"success": true' in operation.locator(".live-responses-table .response .response-col_description").inner_text()
+    assert (
+        '"success": true' in operation.locator(".live-responses-table .response .response-col_description").inner_text()
+    )
     assert f"X-API-Key: {owner.raw_key}" in operation.locator(".curl-command").inner_text()

@@ -137,7 +137,7 @@ def two_web_servers(transactional_db) -> Iterator[list[str]]:
         for n in range(2):
             port = _free_port()
             command = [sys.executable, "-m", "gunicorn", "fileloom.wsgi", "--bind", f"127.0.0.1:{port}"]
-            command += ["--workers", "1", "--threads", "8", "--worker-class", "gthread"]
+            command += ["--workers", "1", "--threads", "8", "--worker-class", "gthread", "--no-control-socket"]
             with (settings.VAR_DIR / f"ratelimit-web-{n}.log").open("w") as log:
                 process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
             servers.append((f"http://127.0.0.1:{port}", process))
@@ -145,8 +145,8 @@ def two_web_servers(transactional_db) -> Iterator[list[str]]:
 
             def answers(url: str = url) -> bool:
                 try:
-                    return requests.get(f"{url}/v1/usage", timeout=5).status_code == 401
-                except requests.ConnectionError:
+                    return requests.get(f"{url}/v1/usage", timeout=30).status_code == 401
+                except requests.RequestException:  # not listening yet, or still loading Django
                     return False
 
             assert wait_until(answers, timeout=90, interval=0.2), f"{url} did not start"

@@ -141,7 +141,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "fileloom.middleware.ApiErrorMiddleware",
+    "fileloom.errors.ApiErrorMiddleware",
     "billing.ratelimit.RateLimitHeadersMiddleware",
 ]
 

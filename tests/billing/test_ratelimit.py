@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from billing.ratelimit import WINDOW_SECONDS, rate_limit_hit
-from billing.services import limits_set, plan_change, plan_get, quota_set_limit
+from billing.services import limits_set, plan_change, plan_ensure, quota_set_limit
 from tests.envelope import assert_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,9 +78,9 @@ def test_over_the_limit_is_429_with_retry_after_and_the_seed_message(api, acme, 
 
 def test_the_limit_comes_from_the_plan_unless_overridden(api, acme, settings):
     settings.BILLING_ENABLED = True
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     assert rate_headers(api.get("/v1/usage"))[0] == 60
-    plan_change(workspace=acme, plan=plan_get(slug="growth"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="growth"))
     assert rate_headers(api.get("/v1/usage"))[0] == 200
     limits_set(workspace=acme, requests_per_minute=7)
     assert rate_headers(api.get("/v1/usage"))[0] == 7

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -106,10 +105,8 @@ def test_processes_share_one_window_through_the_cache():
         f"states = [rate_limit_hit(workspace_id={workspace_id!r}, limit=100, now={now})[1].remaining for _ in range(20)]\n"
         "print(json.dumps(states))\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fileloom.settings", "FILELOOM_TEST_RUN": "1"}
     others = [
-        subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)
     ]
     mine = [rate_limit_hit(workspace_id=workspace_id, limit=100, now=now)[1].remaining for _ in range(20)]
     theirs = [json.loads(process.communicate(timeout=120)[0]) for process in others]

@@ -7,12 +7,13 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Role, Workspace
-from billing.services import plan_limit_check, quota_initialise
+from accounts.plan_rules import plan_rules
 from fileloom.errors import ValidationFailed
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -33,7 +34,9 @@ class IssuedKey:
     raw_key: str  # shown once, never stored
 
 
+@transaction.atomic
 def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
+    """A new workspace with a unique slug, set up by the installed plan rules (billing: its plan)."""
     base = slugify(slug or name) or "workspace"
     candidate = base
     n = 2
@@ -41,7 +44,7 @@ def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
         candidate = f"{base}-{n}"
         n += 1
     workspace = Workspace.objects.create(name=name, slug=candidate)
-    quota_initialise(workspace=workspace)
+    plan_rules().workspace_set_up(workspace=workspace)
     return workspace
 
 
@@ -65,7 +68,7 @@ def api_key_create(
         active = ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).exclude(
             expires_at__lte=timezone.now()
         )
-        plan_limit_check(workspace=workspace, what="api_keys", current_count=active.count())
+        plan_rules().count_limit_check(workspace=workspace, what="api_keys", current_count=active.count())
         api_key = ApiKey.objects.create(
             workspace=workspace,
             name=name,
@@ -82,7 +85,7 @@ def _workspace_lock(workspace: Workspace) -> None:
     Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
 
 
-def membership_add(*, workspace: Workspace, user, role: str = Role.EDITOR) -> Membership:  # type: ignore[no-untyped-def]
+def membership_add(*, workspace: Workspace, user: User, role: str = Role.EDITOR) -> Membership:
     """Add a user to a workspace within its plan's team size. Adding an existing member changes their role."""
     if role not in Role.values:
         raise ValidationFailed(details=[f"role must be one of {', '.join(Role.values)}"])
@@ -94,7 +97,7 @@ def membership_add(*, workspace: Workspace, user, role: str = Role.EDITOR) -> Me
                 existing.role = role
                 existing.save(update_fields=["role"])
             return existing
-        plan_limit_check(
+        plan_rules().count_limit_check(
             workspace=workspace,
             what="team_members",
             current_count=Membership.objects.filter(workspace=workspace).count(),

@@ -32,8 +32,8 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.selectors import limits_for
-from billing.services import Usage, credits_refund, credits_reserve, usage_get
+from billing.selectors import Usage, limits_for, usage_get
+from billing.services import credits_refund, credits_reserve
 from documents import notify, payloads
 from documents.models import Generation, GenerationStatus, IdempotencyKey
 from fileloom.errors import (

@@ -71,9 +71,9 @@ class WorkerProcess:
 def start_worker(
     log_path: Path, extra_env: dict[str, str] | None = None, queues: str = "render,default"
 ) -> WorkerProcess:
+    # os.environ carries the test run's settings (tests/settings.py) to the worker.
     env = {
         **os.environ,
-        "FILELOOM_TEST_RUN": "1",
         "DATABASE_URL": _test_database_url(),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
@@ -225,8 +225,8 @@ def api(live_server: Any, celery_worker_process: Any, owner: Member) -> Api:
 
 
 def start_beat(log_path: Path) -> subprocess.Popen:
-    """Celery beat with the test settings (periodic tasks every second or so, see settings)."""
-    env = {**os.environ, "FILELOOM_TEST_RUN": "1", "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+    """Celery beat with the test settings (periodic tasks every second or so, see tests/settings.py)."""
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     schedule = log_path.with_suffix(".schedule")
     for stale in log_path.parent.glob(schedule.name + "*"):

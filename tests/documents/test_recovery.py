@@ -124,7 +124,8 @@ def test_the_reaper_requeues_a_row_whose_worker_died_and_the_worker_completes_it
 
 
 def test_the_reaper_fails_a_row_out_of_attempts_with_a_refund_and_pdf_failed(api, acme):
-    from billing.services import credits_reserve, usage_get
+    from billing.selectors import usage_get
+    from billing.services import credits_reserve
     from documents.services import generations_reap
     from tests.receiver import Receiver
 

@@ -32,6 +32,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import ApiKey, Workspace
 from billing.selectors import Usage, limits_for, usage_get
 from billing.services import credits_refund, credits_reserve
 from documents import notify, payloads
@@ -59,7 +60,7 @@ from rendering.compose import (
 from rendering.engines import ENGINE_NAMES
 from rendering.options import engine_options_check
 from storage_app.services import file_discard, file_store_generated
-from templates_app.selectors import template_for_generation
+from templates_app.selectors import TemplateForGeneration, template_for_generation
 from webhooks.services import webhook_event_emit
 
 logger = logging.getLogger("fileloom.documents")
@@ -120,7 +121,7 @@ def generation_event_emit(*, generation: Generation) -> None:
         )
 
 
-def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
+def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
     limits = limits_for(workspace_id=workspace.id)
@@ -187,7 +188,14 @@ class GenerationRejected(ApplicationError):
         self.generation = generation
 
 
-def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template, error: ApplicationError) -> Generation:  # type: ignore[no-untyped-def]
+def _record_rejected(
+    *,
+    api_key: ApiKey,
+    request_id: str,
+    data: GenerateInput,
+    template: TemplateForGeneration | None,
+    error: ApplicationError,
+) -> Generation:
     """Keep a failed record of a request whose template did not compile (nothing was charged),
     and emit pdf.failed for it in the same transaction."""
     with transaction.atomic():
@@ -539,7 +547,7 @@ class IdempotencyClaim:
     is_new: bool  # True: this request owns the key and does the work
 
 
-def idempotency_key_claim(*, workspace, key: str, request_hash: str) -> IdempotencyClaim:  # type: ignore[no-untyped-def]
+def idempotency_key_claim(*, workspace: Workspace, key: str, request_hash: str) -> IdempotencyClaim:
     """Take `key` for this request, or find the earlier request that holds it.
 
     The unique constraint decides between concurrent duplicates: exactly one insert wins.
@@ -635,7 +643,7 @@ class IdempotentOutcome:
 
 def idempotent_generate(
     *,
-    workspace: Any,
+    workspace: Workspace,
     raw_key: str,
     body: Any,
     timeout: float,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import gc
 import logging
 
-from celery import current_app, shared_task
+from celery import Task, current_app, shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import connections
@@ -52,7 +52,7 @@ def _warm_renderer(**_: object) -> None:
 
 
 @shared_task(name="documents.tasks.render_generation", bind=True, acks_late=True, reject_on_worker_lost=True)
-def render_generation(self, generation_id: str) -> str:  # type: ignore[no-untyped-def]
+def render_generation(self: Task, generation_id: str) -> str:
     """Render one generation. Idempotent: the row is claimed before rendering.
 
     acks_late + reject_on_worker_lost: if the worker dies mid-render the message is redelivered,

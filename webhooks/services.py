@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import Workspace
 from fileloom import outbound
 from fileloom.crypto import decrypt_str, encrypt_str
 from fileloom.errors import ApplicationError, ErrorCode, ValidationFailed, iso_timestamp
@@ -128,10 +129,10 @@ class IssuedSecret:
 
 def webhook_endpoint_create(
     *,
-    workspace,
+    workspace: Workspace,
     url: str,
     events: list[str],
-    description: str = "",  # type: ignore[no-untyped-def]
+    description: str = "",
 ) -> IssuedSecret:
     """Create an endpoint with a new signing secret (returned once, stored encrypted)."""
     url = webhook_url_check(url)
@@ -231,7 +232,9 @@ def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime | None = None) -
 # --- Events ----------------------------------------------------------------------------------
 
 
-def _envelope(*, event_id: str, event_type: str, created_at: datetime, data: dict[str, Any], workspace) -> str:  # type: ignore[no-untyped-def]
+def _envelope(
+    *, event_id: str, event_type: str, created_at: datetime, data: dict[str, Any], workspace: Workspace
+) -> str:
     return json.dumps(
         {
             "id": event_id,
@@ -247,7 +250,7 @@ def _envelope(*, event_id: str, event_type: str, created_at: datetime, data: dic
 
 def webhook_event_create(
     *,
-    workspace,  # type: ignore[no-untyped-def]
+    workspace: Workspace,
     event_type: str,
     data: dict[str, Any],
     endpoints: list[WebhookEndpoint],
@@ -283,7 +286,7 @@ def _enqueue_deliveries(delivery_ids: list[str]) -> None:
 
 def webhook_event_emit(
     *,
-    workspace: Any,
+    workspace: Workspace,
     event_type: str,
     build_data: Callable[[], dict[str, Any]],
     generation_id: str | None = None,
@@ -307,7 +310,7 @@ def webhook_event_emit(
     )
 
 
-def _sample_data(event_type: str, workspace) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _sample_data(event_type: str, workspace: Workspace) -> dict[str, Any]:
     stamp = int(time.time() * 1000)
     if event_type == EventType.PDF_FAILED:
         return {

@@ -35,6 +35,7 @@ from billing.selectors import limits_for
 from billing.services import Usage, credits_refund, credits_reserve, usage_get
 from documents import notify
 from documents.models import Generation, GenerationStatus, IdempotencyKey
+from fileloom import lifecycle
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
@@ -288,7 +289,12 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
     limits = limits_for(workspace_id=generation.workspace_id)
     setup = PageSetup.from_dict(generation.options)
     try:
-        pdf = get_engine("weasyprint").render_pdf(generation.html, setup)
+        with lifecycle.interruptible(settings.WORKER_STOP_GRACE_SECONDS):
+            pdf = get_engine("weasyprint").render_pdf(generation.html, setup)
+    except lifecycle.Stopping:
+        # The worker is stopping and the render would outlast its grace: the next worker takes it.
+        generation_requeue(generation=generation, claim_token=token)
+        return "requeued"
     except SoftTimeLimitExceeded:
         generation_fail(
             generation_id=generation_id,

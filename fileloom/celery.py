@@ -7,6 +7,7 @@ from billiard.process import current_process
 from celery import Celery
 from celery.signals import beat_embedded_init, task_prerun, worker_init, worker_process_init, worker_shutting_down
 from django.conf import settings
+from kombu.common import ignore_errors
 
 from fileloom import lifecycle
 from fileloom.fsbroker import register as register_embedded_broker
@@ -37,9 +38,17 @@ def _remember_worker(sender: Any, **_: object) -> None:
 @worker_shutting_down.connect
 def _stop_within_deadline(**_: object) -> None:
     lifecycle.exit_by(settings.WORKER_STOP_DEADLINE_SECONDS, reason="celery worker")
+    if not _worker:
+        return
+    consumer = getattr(_worker[0], "consumer", None)
+    if consumer is not None and consumer.task_consumer is not None:
+        # Take no more messages: a render this worker re-queues while stopping is for the next
+        # worker (a warm shutdown would otherwise keep consuming for a while). Celery's cold
+        # shutdown does the same.
+        ignore_errors(consumer, consumer.task_consumer.cancel)
     try:
         pool_pids = _worker[0].pool.info["processes"]
-    except (IndexError, AttributeError, KeyError):  # no prefork pool (yet)
+    except (AttributeError, KeyError):  # no prefork pool (yet)
         pool_pids = []
     for pid in pool_pids:
         with contextlib.suppress(ProcessLookupError):

@@ -226,7 +226,13 @@ def api(live_server: Any, celery_worker_process: Any, owner: Member) -> Api:
 
 def start_beat(log_path: Path) -> subprocess.Popen:
     """Celery beat with the test settings (periodic tasks every second or so, see settings)."""
-    env = {**os.environ, "FILELOOM_TEST_RUN": "1", "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "FILELOOM_TEST_RUN": "1",
+        "DATABASE_URL": _test_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "DEBUG",  # beat's "Sending due task", read below, is DEBUG chatter otherwise
+    }
     log_path.parent.mkdir(parents=True, exist_ok=True)
     schedule = log_path.with_suffix(".schedule")
     for stale in log_path.parent.glob(schedule.name + "*"):

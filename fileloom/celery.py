@@ -1,11 +1,19 @@
 import contextlib
+import logging
 import os
 import signal
 from typing import Any
 
 from billiard.process import current_process
 from celery import Celery
-from celery.signals import beat_embedded_init, task_prerun, worker_init, worker_process_init, worker_shutting_down
+from celery.signals import (
+    beat_embedded_init,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutting_down,
+)
 from django.conf import settings
 from kombu.common import ignore_errors
 
@@ -18,6 +26,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fileloom.settings")
 app = Celery("fileloom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger("fileloom.worker")
+
+
+@worker_ready.connect
+def _warn_without_public_base_url(**_: object) -> None:
+    if not settings.PUBLIC_BASE_URL:
+        # A worker has no request to take the server's address from (the web does).
+        logger.warning("PUBLIC_BASE_URL is not set: file links in webhook payloads may not point at your server")
 
 
 # --- Stopping within a deadline (docs/deployment.md, "Stopping") ------------------------------

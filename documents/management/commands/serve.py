@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from accounts.services import demo_key_read
 from fileloom import lifecycle
@@ -147,7 +148,10 @@ class Command(BaseCommand):
 
     def _announce(self, base_url: str) -> None:
         lines = [f"Fileloom is running at {base_url} (Ctrl-C stops the web server and the worker)"]
-        demo = demo_key_read()
+        try:
+            demo = demo_key_read()
+        except DatabaseError:  # not migrated yet: the server says so on the first request
+            demo = None
         if demo is None:
             lines.append("No demo key yet: `manage.py seed_demo` makes one (`make run` does).")
         else:

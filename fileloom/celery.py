@@ -39,10 +39,16 @@ def _warn_without_public_base_url(**_: object) -> None:
 
 # --- Stopping within a deadline (docs/deployment.md, "Stopping") ------------------------------
 # SIGTERM may reach the worker's main process alone (`kill`, systemd KillMode=mixed) or its whole
-# process group (a terminal, `killpg`, KillMode=control-group). Either way the main process runs
-# Celery's warm shutdown and tells the pool processes; a pool process gives a running render
-# WORKER_STOP_GRACE_SECONDS to finish, then re-queues it (documents.services); and whatever is
-# still running WORKER_STOP_DEADLINE_SECONDS after the request is ended.
+# process group (a terminal, `killpg`, KillMode=control-group). The pool processes ignore it: the
+# main process decides. It runs Celery's warm shutdown, stops taking messages, and tells each pool
+# process with POOL_STOP_SIGNAL; a pool process then gives a running render
+# WORKER_STOP_GRACE_SECONDS to finish before re-queuing it (documents.services), and hands back a
+# render it receives afterwards (documents.tasks). Whatever still runs
+# WORKER_STOP_DEADLINE_SECONDS after the request is ended.
+
+# Not SIGTERM: a SIGTERM that reaches a pool process alone must not leave it refusing work while
+# its main process carries on. SIGUSR1 is billiard's soft time limit.
+POOL_STOP_SIGNAL = signal.SIGUSR2
 
 _worker: list[Any] = []
 
@@ -59,9 +65,8 @@ def _stop_within_deadline(**_: object) -> None:
         return
     consumer = getattr(_worker[0], "consumer", None)
     if consumer is not None and consumer.task_consumer is not None:
-        # Take no more messages: a render this worker re-queues while stopping is for the next
-        # worker (a warm shutdown would otherwise keep consuming for a while). Celery's cold
-        # shutdown does the same.
+        # Take no more messages: a render re-queued while stopping is for the next worker (a warm
+        # shutdown would otherwise keep consuming for a while). Celery's cold shutdown does the same.
         ignore_errors(consumer, consumer.task_consumer.cancel)
     try:
         pool_pids = _worker[0].pool.info["processes"]
@@ -69,25 +74,23 @@ def _stop_within_deadline(**_: object) -> None:
         pool_pids = []
     for pid in pool_pids:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)  # a stop request (lifecycle.watch_for_stop), not a kill
-
-
-def _in_pool_process() -> bool:
-    return bool(current_process().name != "MainProcess")
+            os.kill(pid, POOL_STOP_SIGNAL)
 
 
 @worker_process_init.connect
-def _ignore_stop_until_watched(**_: object) -> None:
-    # billiard would make SIGTERM kill a pool process mid-task (and the pool would fork a
-    # replacement during the shutdown); ignored until the first task installs the watcher. A
-    # handler set here would be replaced by billiard's own right after; SIG_IGN is kept.
+def _pool_process_ignores_stop_signals(**_: object) -> None:
+    # Ignored until the process's first task installs the stop watcher (task_prerun below): a
+    # handler set here would be replaced by billiard's signal reset that follows, SIG_IGN is kept.
+    # Without it, a SIGTERM to the process group would kill pool processes mid-render, and the
+    # pool would fork replacements during the shutdown.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(POOL_STOP_SIGNAL, signal.SIG_IGN)
 
 
 @task_prerun.connect
-def _watch_for_stop(**_: object) -> None:
-    if _in_pool_process():
-        lifecycle.watch_for_stop()
+def _pool_process_watches_for_stop(**_: object) -> None:
+    if current_process().name != "MainProcess":
+        lifecycle.watch_for_stop(POOL_STOP_SIGNAL)
 
 
 @beat_embedded_init.connect

@@ -29,6 +29,13 @@ from types import FrameType
 logger = logging.getLogger("fileloom.lifecycle")
 
 _PR_SET_PDEATHSIG = 1
+# Resolved here, in the parent: a child forked from a threaded process must not dlopen (another
+# thread may have held the loader's lock at fork time).
+_prctl: Callable[..., int] | None
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
 
 
 def die_with_parent(sig: int = signal.SIGTERM, *, parent: int | None = None) -> None:
@@ -38,8 +45,8 @@ def die_with_parent(sig: int = signal.SIGTERM, *, parent: int | None = None) -> 
     long as the child should (the main thread). With `parent` (the pid that forked us), a parent
     that already exited before this call is caught too: we signal ourselves at once.
     """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, sig)
     if parent is not None and os.getppid() != parent:
         os.kill(os.getpid(), sig)
 

@@ -22,6 +22,8 @@ import pytest
 import requests
 from django.conf import settings
 
+from fileloom.lifecycle import dies_with_this_process
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT = 90
 
@@ -104,6 +106,7 @@ def start_worker(
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no worker behind
     )
     worker = WorkerProcess(process=process, log_path=log_path, env=env)
     deadline = time.monotonic() + WORKER_START_TIMEOUT
@@ -244,6 +247,7 @@ def start_beat(log_path: Path) -> subprocess.Popen:
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no worker behind
     )
     deadline = time.monotonic() + WORKER_START_TIMEOUT
     while time.monotonic() < deadline:

@@ -5,9 +5,11 @@ embedded beat, and any browser or office converter a renderer launches later):
 
 - It dies with its parent, even when the parent is SIGKILLed: call `die_with_parent()` in the
   child right after fork, or pass `dies_with_this_process()` as subprocess's `preexec_fn`.
-- A stop request (SIGTERM) cuts a long step short: code that may take long runs inside
-  `interruptible(grace)`; once a stop was requested, the step gets `grace` seconds to finish,
-  then `Stopping` is raised in it, so the caller can hand the work back (re-queue it).
+- A stop request cuts a long step short: after `watch_for_stop(sig)`, `sig` asks the process to
+  stop instead of killing it (a Celery pool process gets SIGUSR2 from its main process, see
+  fileloom/celery.py); code that may take long runs inside `interruptible(grace)`, and once a
+  stop was requested the step gets `grace` seconds to finish, then `Stopping` is raised in it,
+  so the caller can hand the work back (re-queue it).
 - A process that must be gone by a deadline calls `exit_by(seconds)` when it starts stopping.
 
 Linux only (prctl, signals; `die_with_parent` does nothing elsewhere). It uses nothing of Django,

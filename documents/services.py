@@ -37,6 +37,7 @@ from billing.selectors import Usage, limits_for, usage_get
 from billing.services import credits_refund, credits_reserve
 from documents import notify, payloads
 from documents.models import Generation, GenerationStatus, IdempotencyKey
+from fileloom import lifecycle
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
@@ -351,14 +352,20 @@ def generation_execute(*, generation_id: str) -> str:
 def _render_claimed(*, generation_id: str, token: str) -> str:
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
     limits = limits_for(workspace_id=generation.workspace_id)
-    result = jobs.render(
-        html=generation.html,
-        options=generation.options,
-        limits=limits,
-        engine=generation.engine,
-        url=generation.source_url or None,
-        output_format=generation.output_format,
-    )
+    try:
+        with lifecycle.interruptible(settings.WORKER_STOP_GRACE_SECONDS):
+            result = jobs.render(
+                html=generation.html,
+                options=generation.options,
+                limits=limits,
+                engine=generation.engine,
+                url=generation.source_url or None,
+                output_format=generation.output_format,
+            )
+    except lifecycle.Stopping:
+        # The worker is stopping and the render would outlast its grace: the next worker takes it.
+        generation_requeue(generation=generation, claim_token=token)
+        return "requeued"
     if isinstance(result, jobs.RenderFailed):
         generation_fail(generation_id=generation_id, claim_token=token, code=result.code, message=result.message)
         return result.outcome

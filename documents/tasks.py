@@ -4,12 +4,14 @@ import gc
 import logging
 
 from celery import Task, current_app, shared_task
+from celery.exceptions import Reject
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import connections
 
 from documents.models import Generation
 from documents.services import generation_execute, generation_fail, generations_reap, idempotency_keys_purge
+from fileloom import lifecycle
 from fileloom.errors import ErrorCode
 from fileloom.middleware import bind_request_id
 from rendering.engines import get_engine
@@ -60,6 +62,10 @@ def render_generation(self: Task, generation_id: str) -> str:
     so it re-checks later, BUSY_RECHECKS times at most; the reaper covers the rest).
     Not retried otherwise: a render that fails is recorded as failed (credit refunded).
     """
+    if lifecycle.stop_requested():
+        # This worker is stopping: the message goes back to the broker for the next worker, and no
+        # render attempt is spent on it.
+        raise Reject("the worker is stopping", requeue=True)
     request_id = Generation.objects.filter(pk=generation_id).values_list("request_id", flat=True).first()
     bind_request_id(request_id)
     try:
@@ -74,7 +80,7 @@ def render_generation(self: Task, generation_id: str) -> str:
         outcome = "crashed"
     finally:
         bind_request_id(None)
-    logger.info("generation %s: %s", generation_id, outcome)
+    logger.debug("generation %s: %s", generation_id, outcome)
     if outcome == "busy" and self.request.retries < BUSY_RECHECKS:
         raise self.retry(countdown=settings.GENERATION_CLAIM_STALE_SECONDS + 1, max_retries=BUSY_RECHECKS)
     return outcome

@@ -321,6 +321,12 @@ CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", None) or (os.cpu_count
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 200)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_PER_CHILD_KB", 600_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A stopping worker (SIGTERM) lets a running render finish for this long, then re-queues it;
+# the worker is gone by the deadline whatever it was doing (fileloom/celery.py).
+WORKER_STOP_GRACE_SECONDS = env_float("WORKER_STOP_GRACE_SECONDS", 4)
+WORKER_STOP_DEADLINE_SECONDS = env_float("WORKER_STOP_DEADLINE_SECONDS", 9)
+if not 0 <= WORKER_STOP_GRACE_SECONDS < WORKER_STOP_DEADLINE_SECONDS:
+    raise SettingError("WORKER_STOP_GRACE_SECONDS must be at least 0 and below WORKER_STOP_DEADLINE_SECONDS")
 CELERY_TASK_ROUTES = {
     "documents.tasks.render_generation": {"queue": "render"},
     "templates_app.tasks.render_preview": {"queue": "render"},
@@ -420,6 +426,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# Celery's per-task bookkeeping (beat's "Sending due task", "Task … received/succeeded" for the
+# periodic jobs every few seconds, and for every render) shows only with LOG_LEVEL=DEBUG; its
+# warnings and errors always show.
+_CELERY_CHATTER_LEVEL = "DEBUG" if LOG_LEVEL.upper() == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -435,5 +445,9 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        **{
+            name: {"level": _CELERY_CHATTER_LEVEL}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace", "celery.worker.request")
+        },
     },
 }

@@ -22,6 +22,8 @@ import pytest
 import requests
 from django.conf import settings
 
+from fileloom.lifecycle import dies_with_this_process
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT = 90
 
@@ -104,6 +106,7 @@ def start_worker(
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no worker behind
     )
     worker = WorkerProcess(process=process, log_path=log_path, env=env)
     deadline = time.monotonic() + WORKER_START_TIMEOUT
@@ -226,7 +229,12 @@ def api(live_server: Any, celery_worker_process: Any, owner: Member) -> Api:
 
 def start_beat(log_path: Path) -> subprocess.Popen:
     """Celery beat with the test settings (periodic tasks every second or so, see tests/settings.py)."""
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "DEBUG",  # beat's "Sending due task", read below, is DEBUG chatter otherwise
+    }
     log_path.parent.mkdir(parents=True, exist_ok=True)
     schedule = log_path.with_suffix(".schedule")
     for stale in log_path.parent.glob(schedule.name + "*"):
@@ -238,6 +246,7 @@ def start_beat(log_path: Path) -> subprocess.Popen:
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no worker behind
     )
     deadline = time.monotonic() + WORKER_START_TIMEOUT
     while time.monotonic() < deadline:

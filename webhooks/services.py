@@ -202,7 +202,8 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, grace_hours: float | None = None) -> IssuedSecret:
     """Issue a new secret. For grace_hours (default WEBHOOK_SECRET_GRACE_HOURS) the old secret
-    still signs too, as a second value in X-Fileloom-Signature, so receivers can switch over."""
+    still signs too, as a second value in webhook-signature and X-Fileloom-Signature, so
+    receivers can switch over."""
     grace = settings.WEBHOOK_SECRET_GRACE_HOURS if grace_hours is None else grace_hours
     secret = signing.new_secret()
     now = timezone.now()
@@ -444,8 +445,9 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, event: WebhookEv
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Fileloom-Webhooks/1.0",
-        "X-Fileloom-Signature": signing.signature_header(signing_secrets(endpoint), body),
-        "X-Fileloom-Timestamp": str(int(time.time())),
+        **signing.signature_headers(
+            signing_secrets(endpoint), message_id=event.pk, timestamp=int(time.time()), body=body
+        ),
         "X-Fileloom-Event": event.event_type,
         "X-Fileloom-Delivery-Id": delivery.pk,
     }

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from fileloom.lifecycle import dies_with_this_process
 from tests.pdfs import parse_pdf
 from tests.receiver import Received, Receiver
 from tests.waiting import wait_until
@@ -131,6 +132,7 @@ class Launcher:
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no server behind
         )
         handle.close()
         # Ready: the banner is out, the worker consumes, and every process is up (gunicorn's

@@ -84,21 +84,28 @@ BROWSER_ARGS = [
     "--proxy-bypass-list=<-loopback>",  # Chromium bypasses proxies for loopback unless told not to
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--disable-quic",
-    "--block-new-web-contents",  # window.open and target=_blank open nothing
     "--no-pings",
     "--deny-permission-prompts",
 ]
 
-# waitUntil → Playwright's goto(wait_until=...). networkidle2 has no Playwright equivalent: it
-# loads to DOMContentLoaded, then _NetworkTracker waits for at most two requests in flight.
-GOTO_WAIT_UNTIL = {
-    None: "load",
-    "load": "load",
-    "domcontentloaded": "domcontentloaded",
-    "networkidle0": "networkidle",
-    "networkidle2": "domcontentloaded",
+# waitUntil → (document state to reach, requests that may stay in flight for QUIET_SECONDS).
+# The waits run in the page rather than through Playwright's lifecycle events, which stop
+# advancing when the document starts a navigation of its own that the policy then cancels.
+# networkidle0 is Playwright's "networkidle"; networkidle2 is Chromium's "network almost idle".
+WAIT_UNTIL_STATES: dict[str | None, tuple[str, int | None]] = {
+    None: ("load", None),
+    "load": ("load", None),
+    "domcontentloaded": ("domcontentloaded", None),
+    "networkidle0": ("domcontentloaded", 0),
+    "networkidle2": ("domcontentloaded", 2),
 }
-
+# readyState rather than the load event: a document that starts a navigation of its own while
+# loading reaches "complete" without firing load once the policy cancels that navigation.
+READY_JS = """state => new Promise(resolve => {
+  const ready = () => state === "load" ? document.readyState === "complete" : document.readyState !== "loading";
+  if (ready()) return resolve(null);
+  document.addEventListener("readystatechange", () => ready() && resolve(null));
+})"""
 AUTO_SCROLL_JS = """async () => {
   const root = document.scrollingElement || document.documentElement;
   for (let step = 0; step < 200; step++) {
@@ -291,12 +298,14 @@ async def _load(page: Page, job: _Job, *, media: str | None) -> None:
     load = job.load
     if media:
         await page.emulate_media(media=media)  # type: ignore[arg-type]
-    tracker = _NetworkTracker(page) if load.wait_until == "networkidle2" else None
+    state, quiet_at_most = WAIT_UNTIL_STATES[load.wait_until]
+    tracker = _NetworkTracker(page) if quiet_at_most is not None else None
     job.step = "loading the page"
-    await page.goto(job.document_url, wait_until=GOTO_WAIT_UNTIL[load.wait_until], timeout=job.remaining_ms())  # type: ignore[arg-type]
-    if tracker is not None:
+    await page.goto(job.document_url, wait_until="commit", timeout=job.remaining_ms())
+    await _until_ready(page, job, state)
+    if tracker is not None and quiet_at_most is not None:
         job.step = "waiting for the network to settle"
-        await tracker.settle(job, at_most=2)
+        await tracker.settle(job, at_most=quiet_at_most)
     if load.wait_for_selector:
         job.step = f"waiting for {load.wait_for_selector!r}"
         await page.wait_for_selector(load.wait_for_selector, state="attached", timeout=job.remaining_ms())
@@ -312,6 +321,19 @@ async def _load(page: Page, job: _Job, *, media: str | None) -> None:
         await asyncio.sleep(delay)
     job.step = "loading fonts"
     await _within(page.evaluate(FONTS_READY_JS), job)
+
+
+async def _until_ready(page: Page, job: _Job, state: str) -> None:
+    """Wait until the document in the main frame reached `state` (load or DOMContentLoaded)."""
+    while True:
+        try:
+            await _within(page.evaluate(READY_JS, state), job)
+            return
+        except PlaywrightError as exc:
+            # The page navigated (through the policy) while we waited: wait for the new document.
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc).lower():
+                raise
+            await asyncio.sleep(0.05)
 
 
 async def _print_pdf(page: Page, job: _Job, setup: PageSetup) -> bytes:
@@ -547,6 +569,7 @@ class _BrowserHost:
             artifacts_dir=str(self.run_dir / "artifacts"),
             timeout=LAUNCH_SECONDS * 1000,
             handle_sigint=False,  # Ctrl-C on a worker lets running renders finish
+            ignore_default_args=["--disable-popup-blocking"],  # Chromium blocks window.open without a click
         )
         self.browser = browser
         self.browser_pid = int(pid_file.read_text())
@@ -784,11 +807,11 @@ class _BrowserHost:
             refusal = self._refusal(request, session)
             if refusal:
                 logger.warning("renderer refused %s: %s", request.url[:200], refusal)
-                await route.abort("blockedbyclient")
+                await self._refuse(route, session, "blockedbyclient")
                 return
             timeout = min(float(settings.RESOURCE_FETCH_TIMEOUT_SECONDS), job.remaining())
             if timeout <= 0:
-                await route.abort("timedout")
+                await self._refuse(route, session, "timedout")
                 return
             try:
                 response = await asyncio.get_running_loop().run_in_executor(
@@ -804,7 +827,9 @@ class _BrowserHost:
                 )
             except outbound.OutboundError as exc:
                 logger.warning("renderer left out %s: %s", request.url[:200], exc)
-                await route.abort({"refused": "blockedbyclient", "timeout": "timedout"}.get(exc.kind, "failed"))
+                await self._refuse(
+                    route, session, {"refused": "blockedbyclient", "timeout": "timedout"}.get(exc.kind, "failed")
+                )
                 return
             await route.fulfill(status=response.status, headers=_returned_headers(response.headers), body=response.body)
         except PlaywrightError:
@@ -813,6 +838,15 @@ class _BrowserHost:
             logger.exception("renderer request handler failed for %s", request.url[:200])
             with contextlib.suppress(PlaywrightError):
                 await route.abort("failed")
+
+    @staticmethod
+    async def _refuse(route: Route, session: _Session, error: str) -> None:
+        if route.request.is_navigation_request() and _is_main_frame_of(route.request, session.page):
+            # 204 No Content cancels a navigation and keeps the document; an error would replace
+            # it with Chromium's error page (meta refresh, window.location).
+            await route.fulfill(status=204)
+        else:
+            await route.abort(error)
 
     @staticmethod
     def _refusal(request: Request, session: _Session) -> str | None:
@@ -824,9 +858,11 @@ class _BrowserHost:
         try:
             page = request.frame.page
         except PlaywrightError:
-            return None  # a worker's request: still fetched under the policy
+            # A worker's request has no frame (it is still fetched under the policy); a
+            # navigation without one opens a new window.
+            return "it opens a new window" if request.is_navigation_request() else None
         if page is not session.page:
-            return "the request comes from a popup"
+            return "it comes from another window"
         return None
 
 

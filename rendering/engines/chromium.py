@@ -149,13 +149,13 @@ def pdf_options(setup: PageSetup) -> dict[str, Any]:
     header_h = setup.header.height_mm if setup.header.enabled else 0.0
     footer_h = setup.footer.height_mm if setup.footer.enabled else 0.0
     options: dict[str, Any] = {
-        "width": css_mm(width),
-        "height": css_mm(height),
+        "width": _inches(width),
+        "height": _inches(height),
         "margin": {
-            "top": css_mm(top + header_h),
-            "right": css_mm(right),
-            "bottom": css_mm(bottom + footer_h),
-            "left": css_mm(left),
+            "top": _inches(top + header_h),
+            "right": _inches(right),
+            "bottom": _inches(bottom + footer_h),
+            "left": _inches(left),
         },
         "print_background": setup.print_background,
     }
@@ -178,11 +178,16 @@ def pdf_options(setup: PageSetup) -> dict[str, Any]:
     return options
 
 
+def _inches(mm: float) -> str:
+    """Playwright converts "mm" with Puppeteer's 3.78 px/mm (0.013 % too large); inches are exact."""
+    return f"{mm / 25.4:.6f}".rstrip("0").rstrip(".") + "in"
+
+
 def _band_template(
     content: str, *, height: float, edge: float, left: float, right: float, at_top: bool, print_background: bool
 ) -> str:
     """A header/footer template filling the page margin: `edge` mm of page margin, then the band
-    of `height` mm, text centred like WeasyPrint's @top-center/@bottom-center boxes."""
+    of `height` mm between the left and right margins, as WeasyPrint places it."""
     padding = (
         f"{css_mm(edge)} {css_mm(right)} 0 {css_mm(left)}"
         if at_top
@@ -193,7 +198,7 @@ def _band_template(
         f'{_BAND_RESET}<div style="box-sizing:border-box;width:100%;height:{css_mm(edge + height)};'
         f"padding:{padding};display:flex;flex-direction:column;"
         f"justify-content:{'flex-start' if at_top else 'flex-end'};overflow:hidden;"
-        f'font-size:10px;text-align:center;{colours}">'
+        f'font-size:10px;{colours}">'
         f'<div style="max-height:{css_mm(height)};overflow:hidden">{content}</div></div>'
     )
 
@@ -338,7 +343,20 @@ async def _until_ready(page: Page, job: _Job, state: str) -> None:
 
 async def _print_pdf(page: Page, job: _Job, setup: PageSetup) -> bytes:
     job.step = "printing"
-    return await _within(page.pdf(**pdf_options(setup)), job)
+    options = pdf_options(setup)
+    if not setup.prefer_css_page_size:
+        # The options win over the document's @page rules, as in WeasyPrint (Chromium would
+        # otherwise take the document's margins, and its orientation for our paper).
+        margin = options["margin"]
+        rule = (
+            f"@page {{ size: {options['width']} {options['height']}; "
+            f"margin: {margin['top']} {margin['right']} {margin['bottom']} {margin['left']}; }}"
+        )
+        try:
+            await _within(page.add_style_tag(content=rule), job)
+        except PlaywrightError as exc:  # a Content-Security-Policy without inline styles
+            logger.info("page options could not override the document's @page rules: %s", str(exc)[:200])
+    return await _within(page.pdf(**options), job)
 
 
 async def _screenshot(page: Page, job: _Job, image: ImageSetup) -> bytes:

@@ -81,11 +81,11 @@ def test_an_image_set_up_has_defaults_and_round_trips():
 @pytest.mark.parametrize(
     ("options", "size"),
     [
-        ({"format": "A4"}, ("210mm", "297mm")),
-        ({"format": "A4", "orientation": "landscape"}, ("297mm", "210mm")),
-        ({"format": "Ledger"}, ("431.8mm", "279.4mm")),
-        ({"format": "Ledger", "orientation": "landscape"}, ("279.4mm", "431.8mm")),
-        ({"format": "Custom", "width": 100, "height": 50.5}, ("100mm", "50.5mm")),
+        ({"format": "A4"}, ("8.267717in", "11.692913in")),
+        ({"format": "A4", "orientation": "landscape"}, ("11.692913in", "8.267717in")),
+        ({"format": "Ledger"}, ("17in", "11in")),
+        ({"format": "Ledger", "orientation": "landscape"}, ("11in", "17in")),
+        ({"format": "Custom", "width": 127, "height": 50.8}, ("5in", "2in")),
     ],
 )
 def test_chromium_gets_the_oriented_paper_size(options, size):
@@ -106,7 +106,12 @@ def test_bands_add_to_the_margins_and_become_chromium_templates():
         }
     )
     printed = pdf_options(setup)
-    assert printed["margin"] == {"top": "25mm", "right": "12mm", "bottom": "13mm", "left": "14mm"}
+    assert printed["margin"] == {
+        "top": "0.984252in",
+        "right": "0.472441in",
+        "bottom": "0.511811in",
+        "left": "0.551181in",
+    }
     assert printed["display_header_footer"] is True
     assert 'H <span class="pageNumber"></span>' in printed["header_template"]
     assert "height:25mm;padding:10mm 12mm 0 14mm" in printed["header_template"]
@@ -118,7 +123,7 @@ def test_bands_add_to_the_margins_and_become_chromium_templates():
 def test_no_band_means_no_chromium_header_or_footer():
     printed = pdf_options(PageSetup.from_dict({"header": {"enabled": False, "height": 20, "content": "x"}}))
     assert "display_header_footer" not in printed
-    assert printed["margin"]["top"] == "10mm"
+    assert printed["margin"]["top"] == "0.393701in"
     only_footer = pdf_options(PageSetup.from_dict({"footer": {"enabled": True, "height": 6, "content": "f"}}))
     assert only_footer["header_template"] == "<span></span>"  # or Chromium prints a date and title
 

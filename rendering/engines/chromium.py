@@ -474,7 +474,8 @@ class _BrowserHost:
         self.documents = 0  # jobs on the current browser
         self.restart_reason: str | None = None
         self.spare: asyncio.Task[_Session] | None = None
-        self.background: set[asyncio.Task[Any]] = set()
+        self.background: set[asyncio.Future[Any]] = set()
+        self.cleanup: asyncio.Future[Any] | None = None  # the last job's _after_job
         self.job_lock: asyncio.Lock | None = None
         self.stopped = False
 
@@ -689,10 +690,11 @@ class _BrowserHost:
             return
         await self._retire(session)
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coroutine)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        return task
 
     def _retire_later(self, session: _Session) -> None:
         self._spawn(self._retire(session))
@@ -759,6 +761,10 @@ class _BrowserHost:
     ) -> bytes:
         assert self.job_lock is not None
         job = await self._prepare(source, budget)
+        if self.cleanup is not None:
+            # The previous job's restart decision and the next context come first (the worker is
+            # usually idle meanwhile, so this rarely waits). Shielded: our cancellation is not its.
+            await asyncio.shield(self.cleanup)
         async with self.job_lock:
             for attempt in (1, 2):
                 await self._ensure_browser()
@@ -772,7 +778,7 @@ class _BrowserHost:
                         raise RenderError("The browser stopped while rendering this document") from None
                     logger.warning("chromium was gone before the job started; starting a new one")
                 finally:
-                    self._spawn(self._after_job(session))
+                    self.cleanup = self._spawn(self._after_job(session))
         raise AssertionError("unreachable")
 
     async def _capture(
@@ -792,7 +798,8 @@ class _BrowserHost:
             raise RenderError(f"Chromium failed while {job.step}: {message}"[:500]) from None
 
     async def _after_job(self, session: _Session) -> None:
-        await self._retire(session)
+        """Close the job's context; restart the browser if it is due; prepare the next context."""
+        self._retire_later(session)
         assert self.job_lock is not None
         async with self.job_lock:
             if self.browser is None or self.stopped or session.generation != self.generation:

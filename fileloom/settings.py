@@ -263,7 +263,8 @@ if unknown_engines := sorted(set(WARM_ENGINES) - set(ENGINE_NAMES)):
     raise SettingError(f"WARM_ENGINES: unknown engine(s) {', '.join(unknown_engines)}")
 CHROMIUM_PATH = env_str("CHROMIUM_PATH", "/usr/bin/chromium")
 # A render process restarts its browser after this many documents, or once the resident memory
-# of the browser's process tree exceeds this many MB (checked after each document).
+# of the browser's process tree, without shared pages, exceeds this many MB (checked after each
+# document; a warm browser holds about 200 MB).
 CHROMIUM_MAX_DOCUMENTS_PER_BROWSER = env_int("CHROMIUM_MAX_DOCUMENTS_PER_BROWSER", 500) or 500
 CHROMIUM_MAX_MEMORY_MB = env_int("CHROMIUM_MAX_MEMORY_MB", 1024) or 1024
 

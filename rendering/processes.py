@@ -138,13 +138,16 @@ def is_zombie(pid: int) -> bool:
     return stat is None or stat[stat.rfind(b")") + 2 :].startswith(b"Z")
 
 
-def rss_bytes(pids: list[int]) -> int:
-    """Resident memory of these processes, summed (shared pages count once per process)."""
+def private_resident_bytes(pids: list[int]) -> int:
+    """Resident memory of these processes that is their own: RSS minus pages shared with other
+    processes (libraries, file mappings). Summing whole RSS would count Chromium's shared code
+    once per process, about 2.5 times its real footprint."""
     total = 0
     for pid in pids:
         statm = _read(f"/proc/{pid}/statm")
         if statm:
-            total += int(statm.split()[1]) * PAGE_SIZE
+            fields = statm.split()
+            total += (int(fields[1]) - int(fields[2])) * PAGE_SIZE
     return total
 
 

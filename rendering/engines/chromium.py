@@ -8,7 +8,7 @@ Lifecycle. One browser per process, started by `warm_up()` (worker_process_init)
 render. Every job gets a fresh browser context (no cookies, storage or cache shared between
 jobs); the next job's context is prepared while the worker is idle. The browser is restarted
 after CHROMIUM_MAX_DOCUMENTS_PER_BROWSER documents, when the resident memory of its process tree
-exceeds CHROMIUM_MAX_MEMORY_MB, and when it crashes. A job runs under Playwright's own timeouts,
+(without shared pages) exceeds CHROMIUM_MAX_MEMORY_MB, and when it crashes. A job runs under Playwright's own timeouts,
 below the Celery task's soft time limit; a page that does not close after its job is abandoned
 with the whole browser (its process tree is SIGKILLed). The driver and Chromium are started
 through rendering.processes launchers, so they die with this process even when it is SIGKILLed.
@@ -808,7 +808,7 @@ class _BrowserHost:
             if self.documents >= settings.CHROMIUM_MAX_DOCUMENTS_PER_BROWSER:
                 self.restart_reason = f"after {self.documents} documents"
             elif self.browser_pid is not None:
-                rss = processes.rss_bytes(processes.process_tree(self.browser_pid))
+                rss = processes.private_resident_bytes(processes.process_tree(self.browser_pid))
                 if rss > settings.CHROMIUM_MAX_MEMORY_MB * 1024 * 1024:
                     self.restart_reason = f"its memory reached {rss // (1024 * 1024)} MB"
             try:

@@ -131,7 +131,7 @@ def test_both_engines_give_the_same_pages_text_and_boxes(chromium):
 
 def _red_pixels(pdf: bytes) -> int:
     image = rasterise(pdf)
-    return sum(1 for r, g, b in image.getdata() if r > 200 and g < 60 and b < 60)
+    return sum(1 for r, g, b in image.get_flattened_data() if r > 200 and g < 60 and b < 60)
 
 
 def test_print_background_false_leaves_backgrounds_out(chromium):

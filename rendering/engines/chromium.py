@@ -116,7 +116,16 @@ AUTO_SCROLL_JS = """async () => {
   }
   window.scrollTo(0, 0);
 }"""
-FONTS_READY_JS = "() => document.fonts.ready.then(() => null)"
+# Last step before a capture: web fonts loaded, and the page options' @page rule (if any) added
+# after the document's own rules. A Content-Security-Policy without inline styles ignores it.
+BEFORE_CAPTURE_JS = """async rule => {
+  await document.fonts.ready;
+  if (rule) {
+    const style = document.createElement("style");
+    style.textContent = rule;
+    (document.head || document.documentElement).append(style);
+  }
+}"""
 
 # Chromium pads its header/footer boxes (15pt); the bands below place themselves.
 _BAND_RESET = "<style>#header,#footer{padding:0 !important;margin:0 !important}</style>"
@@ -324,8 +333,6 @@ async def _load(page: Page, job: _Job, *, media: str | None) -> None:
             await asyncio.sleep(max(job.remaining(), 0))
             raise _Timeout
         await asyncio.sleep(delay)
-    job.step = "loading fonts"
-    await _within(page.evaluate(FONTS_READY_JS), job)
 
 
 async def _until_ready(page: Page, job: _Job, state: str) -> None:
@@ -341,9 +348,14 @@ async def _until_ready(page: Page, job: _Job, state: str) -> None:
             await asyncio.sleep(0.05)
 
 
+async def _before_capture(page: Page, job: _Job, page_rule: str = "") -> None:
+    job.step = "loading fonts"
+    await _within(page.evaluate(BEFORE_CAPTURE_JS, page_rule), job)
+
+
 async def _print_pdf(page: Page, job: _Job, setup: PageSetup) -> bytes:
-    job.step = "printing"
     options = pdf_options(setup)
+    rule = ""
     if not setup.prefer_css_page_size:
         # The options win over the document's @page rules, as in WeasyPrint (Chromium would
         # otherwise take the document's margins, and its orientation for our paper).
@@ -352,14 +364,13 @@ async def _print_pdf(page: Page, job: _Job, setup: PageSetup) -> bytes:
             f"@page {{ size: {options['width']} {options['height']}; "
             f"margin: {margin['top']} {margin['right']} {margin['bottom']} {margin['left']}; }}"
         )
-        try:
-            await _within(page.add_style_tag(content=rule), job)
-        except PlaywrightError as exc:  # a Content-Security-Policy without inline styles
-            logger.info("page options could not override the document's @page rules: %s", str(exc)[:200])
+    await _before_capture(page, job, rule)
+    job.step = "printing"
     return await _within(page.pdf(**options), job)
 
 
 async def _screenshot(page: Page, job: _Job, image: ImageSetup) -> bytes:
+    await _before_capture(page, job)
     job.step = "taking the screenshot"
     # Trimming and WebP are Pillow's: capture lossless PNG, encode once.
     finish = image.trim or image.image_type == "webp"

@@ -8,10 +8,11 @@ Lifecycle. One browser per process, started by `warm_up()` (worker_process_init)
 render. Every job gets a fresh browser context (no cookies, storage or cache shared between
 jobs); the next job's context is prepared while the worker is idle. The browser is restarted
 after CHROMIUM_MAX_DOCUMENTS_PER_BROWSER documents, when the resident memory of its process tree
-(without shared pages) exceeds CHROMIUM_MAX_MEMORY_MB, and when it crashes. A job runs under Playwright's own timeouts,
-below the Celery task's soft time limit; a page that does not close after its job is abandoned
-with the whole browser (its process tree is SIGKILLed). The driver and Chromium are started
-through rendering.processes launchers, so they die with this process even when it is SIGKILLed.
+(without shared pages) exceeds CHROMIUM_MAX_MEMORY_MB, and when it crashes. A job runs under
+Playwright's own timeouts, below the Celery task's soft time limit; a page that does not close
+after its job is abandoned with the whole browser (its process tree is SIGKILLed). The driver and
+Chromium are started through rendering.processes launchers, so they die with this process even
+when it is SIGKILLed.
 
 Network. Chromium has no network of its own: host resolution maps every name to "not found",
 a dead proxy catches literal addresses, and WebRTC may not use UDP. Every request a page makes
@@ -77,8 +78,8 @@ QUIET_SECONDS = 0.5  # networkidle: the network stays (almost) idle this long
 FETCH_THREADS = 8
 
 BROWSER_ARGS = [
-    # No network of its own (see the module docstring): requests that interception does not see
-    # (redirects of fulfilled responses, preconnects, WebRTC's TCP/TURN, QUIC) must fail.
+    # No network of its own (see the module docstring): what request interception does not see
+    # (preconnects, WebRTC's STUN and TURN, WebTransport, redirects answered to the browser) fails.
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",  # Chromium bypasses proxies for loopback unless told not to
@@ -262,7 +263,7 @@ class _Session:
 
 
 class _NetworkTracker:
-    """Requests in flight on one page, for networkidle2 (Chromium's "network almost idle")."""
+    """Requests in flight on one page, for networkidle0 and networkidle2."""
 
     def __init__(self, page: Page) -> None:
         self.in_flight: set[Request] = set()
@@ -386,7 +387,9 @@ async def _screenshot(page: Page, job: _Job, image: ImageSetup) -> bytes:
         if image.clip is not None:
             options["clip"] = image.clip.as_dict()
         data = await page.screenshot(**options)
-    return finish_png(data, image) if finish else data
+    if not finish:
+        return data
+    return await asyncio.get_running_loop().run_in_executor(None, finish_png, data, image)  # Pillow: off the loop
 
 
 # --- Network -------------------------------------------------------------------------------
@@ -408,7 +411,7 @@ def _is_main_frame_of(request: Request, page: Page | None) -> bool:
     return page is not None and frame.parent_frame is None and frame.page is page
 
 
-def _outbound_get(
+def _outbound_fetch(
     url: str, *, headers: dict[str, str], timeout: float, method: str = "GET", data: bytes | None = None
 ) -> outbound.OutboundResponse:
     return outbound.request(
@@ -566,7 +569,7 @@ class _BrowserHost:
 
     async def _start_driver(self) -> None:
         self.job_lock = asyncio.Lock()
-        node, _ = compute_driver_executable()
+        node, _ = compute_driver_executable()  # the bundled Node.js (private API: no public one)
         launcher = processes.write_launcher(self.run_dir / "node", node, env={"TMPDIR": str(self.run_dir)})
         # The driver is forked from this (the engine) thread: PR_SET_PDEATHSIG fires when it ends.
         with _driver_launcher(launcher):
@@ -747,7 +750,7 @@ class _BrowserHost:
             response = await loop.run_in_executor(
                 self.fetch_pool,
                 functools.partial(
-                    _outbound_get,
+                    _outbound_fetch,
                     source.url,
                     headers=headers,
                     timeout=min(settings.RESOURCE_FETCH_TIMEOUT_SECONDS, budget),
@@ -853,7 +856,7 @@ class _BrowserHost:
                 response = await asyncio.get_running_loop().run_in_executor(
                     self.fetch_pool,
                     functools.partial(
-                        _outbound_get,
+                        _outbound_fetch,
                         request.url,
                         method=request.method,
                         data=request.post_data_buffer,

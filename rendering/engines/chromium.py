@@ -596,14 +596,17 @@ class _BrowserHost:
             env={"BREAKPAD_DUMP_LOCATION": str(self.run_dir / "crash-reports")},
             pid_file=pid_file,
         )
-        browser = await self.playwright.chromium.launch(
-            executable_path=str(launcher),
-            args=BROWSER_ARGS,
-            artifacts_dir=str(self.run_dir / "artifacts"),
-            timeout=LAUNCH_SECONDS * 1000,
-            handle_sigint=False,  # Ctrl-C on a worker lets running renders finish
-            ignore_default_args=["--disable-popup-blocking"],  # Chromium blocks window.open without a click
-        )
+        try:
+            browser = await self.playwright.chromium.launch(
+                executable_path=str(launcher),
+                args=BROWSER_ARGS,
+                artifacts_dir=str(self.run_dir / "artifacts"),
+                timeout=LAUNCH_SECONDS * 1000,
+                handle_sigint=False,  # Ctrl-C on a worker lets running renders finish
+                ignore_default_args=["--disable-popup-blocking"],  # Chromium blocks window.open without a click
+            )
+        except PlaywrightError as exc:  # a server problem, not the document's: not a RenderError
+            raise RuntimeError(f"Chromium ({settings.CHROMIUM_PATH}) did not start: {exc}") from None
         self.browser = browser
         self.browser_pid = int(pid_file.read_text())
         self.generation += 1

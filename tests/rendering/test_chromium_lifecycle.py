@@ -16,6 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from documents import tasks as document_tasks
 from rendering import processes
 from rendering.engines import RenderError
+from rendering.engines import chromium as chromium_engine
 from rendering.engines.chromium import RUN_DIR_PREFIX
 from rendering.pages import PageSetup
 from tests.pdfs import parse_pdf
@@ -94,6 +95,17 @@ def test_a_page_past_its_timeout_fails_quickly_and_the_next_render_works(chromiu
     assert "recovered" in render_text(chromium, "<p>recovered</p>")
 
 
+def test_a_page_that_does_not_close_takes_the_browser_with_it(chromium, monkeypatch):
+    render_text(chromium, "<p>warm</p>")
+    before = chromium.browser_pid
+    monkeypatch.setattr(chromium_engine, "CLOSE_SECONDS", 0.0)  # no context closes in no time
+    render_text(chromium, "<p>left open</p>")
+    monkeypatch.setattr(chromium_engine, "CLOSE_SECONDS", 5.0)
+    assert "replaced" in render_text(chromium, "<p>replaced</p>")
+    assert chromium.browser_pid != before
+    assert wait_until(lambda: gone(before), timeout=10)
+
+
 @shared_task(name="tests.rendering.render_under_a_soft_limit", soft_time_limit=4)
 def render_under_a_soft_limit(html: str) -> str:
     from rendering.engines.chromium import ENGINE
@@ -126,6 +138,15 @@ def test_a_soft_time_limit_arriving_mid_render_cancels_it(chromium):
         signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started < 10
     assert "next one" in render_text(chromium, "<p>next one</p>")
+
+
+def test_a_missing_chromium_is_a_server_error_not_a_render_error(chromium, settings):
+    chromium.shutdown()
+    installed, settings.CHROMIUM_PATH = settings.CHROMIUM_PATH, "/nonexistent/chromium"
+    with pytest.raises(RuntimeError, match=r"Chromium \(/nonexistent/chromium\) did not start"):
+        render_text(chromium, "<p>no browser</p>")
+    settings.CHROMIUM_PATH = installed
+    assert "back" in render_text(chromium, "<p>back</p>")
 
 
 def test_shutdown_leaves_no_process_and_no_files(chromium):

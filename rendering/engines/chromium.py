@@ -585,6 +585,12 @@ class _BrowserHost:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.playwright.stop(), CLOSE_SECONDS)
             self.playwright = None
+        # Request handlers still waiting for a fetch: their pages are gone.
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others, timeout=CLOSE_SECONDS)
 
     async def _launch(self) -> None:
         assert self.playwright is not None

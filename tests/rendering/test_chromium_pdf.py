@@ -188,7 +188,7 @@ def test_the_viewport_is_what_scripts_see(chromium):
 
 
 LATE_HTML = """<p>early</p><script>
-setTimeout(() => document.body.insertAdjacentHTML("beforeend", '<p id="late">LATE-CONTENT</p>'), 400);
+setTimeout(() => document.body.insertAdjacentHTML("beforeend", '<p id="late">LATE-CONTENT</p>'), 2000);
 </script>"""
 
 
@@ -196,7 +196,7 @@ def test_wait_for_selector_and_delay_wait_for_late_content(chromium):
     assert "LATE-CONTENT" not in parse_pdf(chromium.render_pdf(LATE_HTML, PageSetup())).text
     waited = chromium.render_pdf(LATE_HTML, PageSetup.from_dict({"waitForSelector": "#late"}))
     assert "LATE-CONTENT" in parse_pdf(waited).text
-    delayed = chromium.render_pdf(LATE_HTML, PageSetup.from_dict({"delay": 1500}))
+    delayed = chromium.render_pdf(LATE_HTML, PageSetup.from_dict({"delay": 3000}))
     assert "LATE-CONTENT" in parse_pdf(delayed).text
 
 
@@ -207,14 +207,13 @@ def test_a_selector_that_never_appears_fails_within_the_timeout(chromium):
 
 @pytest.mark.usefixtures("only_127_0_0_2")
 def test_network_idle_waits_tell_zero_from_two_requests_in_flight(chromium, site):
-    site.routes["/medium"] = Response("m", "text/plain", delay=1.0)
-    site.routes["/slow"] = Response("s", "text/plain", delay=4.0)
+    # Wide gaps: "load" must print before the medium answers, networkidle2 before the slow one.
+    site.routes["/medium"] = Response("m", "text/plain", delay=2.5)
+    site.routes["/slow"] = Response("s", "text/plain", delay=7.0)
     html = f"""<p>network</p><script>
-    document.addEventListener("DOMContentLoaded", () => {{
-      Promise.all([1, 2, 3, 4].map(n => fetch("{site.url("/medium")}?" + n)))
-        .then(() => document.body.insertAdjacentHTML("beforeend", "<p>MEDIUM-DATA</p>"));
-      fetch("{site.url("/slow")}").then(() => document.body.insertAdjacentHTML("beforeend", "<p>SLOW-DATA</p>"));
-    }});
+    Promise.all([1, 2, 3, 4].map(n => fetch("{site.url("/medium")}?" + n)))
+      .then(() => document.body.insertAdjacentHTML("beforeend", "<p>MEDIUM-DATA</p>"));
+    fetch("{site.url("/slow")}").then(() => document.body.insertAdjacentHTML("beforeend", "<p>SLOW-DATA</p>"));
     </script>"""
 
     def render(wait_until: str) -> str:

@@ -20,6 +20,7 @@ from rendering.pages import PageSetup
 from tests.pdfs import parse_pdf
 from tests.rendering.conftest import needs_chromium
 from tests.rendering.servers import Response, Site, Spy
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.usefixtures("only_127_0_0_2")]
 
@@ -139,10 +140,8 @@ def test_the_spy_hears_what_the_policy_lets_through(chromium, allowed, spy, sett
     chromium.render_pdf(static_battery(allowed, spy), PageSetup.from_dict({"delay": 500}))
     html = scripted(allowed, JS_VECTORS["fetch"].format(s=spy.url(""), host=spy.host))
     chromium.render_pdf(html, PageSetup.from_dict({"delay": 500}))
-    time.sleep(0.5)
-    heard = " ".join(spy.seen)
-    for path in ("/style.css", "/import.css", "/image.png", "/script.js", "/frame", "/fetch", "/post"):
-        assert f" {path} HTTP/1.1" in heard, (path, spy.seen)
+    paths = ("/style.css", "/import.css", "/image.png", "/script.js", "/frame", "/fetch", "/post")
+    assert wait_until(lambda: all(f" {path} HTTP/1.1" in " ".join(spy.seen) for path in paths), timeout=10), spy.seen
 
 
 @needs_chromium

@@ -34,7 +34,7 @@ import os
 import shutil
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -235,9 +235,19 @@ class _Job:
     load: PageLoad
     budget: float
     deadline: float  # loop time
+    # Its own threads: a job's slow fetches, still running after it ends, never hold up the next.
+    fetches: concurrent.futures.ThreadPoolExecutor = field(
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(
+            FETCH_THREADS, thread_name_prefix="chromium-fetch"
+        )
+    )
     served: bool = False
     finished: bool = False
     step: str = "starting"
+
+    def finish(self) -> None:
+        self.finished = True
+        self.fetches.shutdown(wait=False, cancel_futures=True)
 
     def remaining(self) -> float:
         return self.deadline - asyncio.get_running_loop().time()
@@ -479,7 +489,6 @@ class _BrowserHost:
         self.run_dir = processes.make_run_dir(RUN_DIR_PREFIX)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="chromium-engine", daemon=True)
-        self.fetch_pool = concurrent.futures.ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="chromium-fetch")
         self.playwright: Playwright | None = None
         self.browser: Browser | None = None
         self.browser_pid: int | None = None
@@ -554,7 +563,6 @@ class _BrowserHost:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(CLOSE_SECONDS)
-            self.fetch_pool.shutdown(wait=False, cancel_futures=True)
             processes.kill_processes_mentioning(str(self.run_dir))
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
@@ -725,7 +733,7 @@ class _BrowserHost:
     async def _retire(self, session: _Session) -> None:
         """Close a session's context; a browser that does not answer is killed."""
         if session.job is not None:
-            session.job.finished = True
+            session.job.finish()
         try:
             await asyncio.wait_for(session.context.close(), CLOSE_SECONDS)
         except TimeoutError:
@@ -757,7 +765,7 @@ class _BrowserHost:
         headers = {"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
         try:
             response = await loop.run_in_executor(
-                self.fetch_pool,
+                None,
                 functools.partial(
                     _outbound_fetch,
                     source.url,
@@ -788,20 +796,30 @@ class _BrowserHost:
             # The previous job's restart decision and the next context come first (the worker is
             # usually idle meanwhile, so this rarely waits). Shielded: our cancellation is not its.
             await asyncio.shield(self.cleanup)
-        async with self.job_lock:
-            for attempt in (1, 2):
-                await self._ensure_browser()
-                session = await self._take_session(job.load)
-                session.job = job
-                try:
-                    return await self._capture(session, job, capture, media=media)
-                except _BrowserGone:
-                    # A browser that died before it saw the document is not the document's fault.
-                    if attempt == 2 or job.served:
-                        raise RenderError("The browser stopped while rendering this document") from None
-                    logger.warning("chromium was gone before the job started; starting a new one")
-                finally:
-                    self.cleanup = self._spawn(self._after_job(session))
+        try:
+            async with self.job_lock:
+                for attempt in (1, 2):
+                    await self._ensure_browser()
+                    session: _Session | None = None
+                    try:
+                        session = await self._take_session(job.load)
+                        session.job = job
+                        return await self._capture(session, job, capture, media=media)
+                    except (_BrowserGone, PlaywrightError) as exc:
+                        # _capture turns its own Playwright errors into RenderError or _BrowserGone;
+                        # these come from preparing the context, or the browser died meanwhile.
+                        if not isinstance(exc, _BrowserGone) and self._browser_alive():
+                            raise
+                        # A browser that died before it saw the document is not the document's fault.
+                        if attempt == 2 or job.served:
+                            raise RenderError("The browser stopped while rendering this document") from None
+                        logger.warning("chromium was gone before the job started; starting a new one")
+                        self.restart_reason = "it stopped answering"
+                    finally:
+                        if session is not None:
+                            self.cleanup = self._spawn(self._after_job(session))
+        finally:
+            job.finish()  # requests the page still makes are refused, fetches still running dropped
         raise AssertionError("unreachable")
 
     async def _capture(
@@ -863,7 +881,7 @@ class _BrowserHost:
                 return
             try:
                 response = await asyncio.get_running_loop().run_in_executor(
-                    self.fetch_pool,
+                    job.fetches,
                     functools.partial(
                         _outbound_fetch,
                         request.url,

@@ -5,7 +5,7 @@ import logging
 
 from celery import Task, current_app, shared_task
 from celery.exceptions import Reject
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 from django.conf import settings
 from django.db import connections
 
@@ -41,16 +41,28 @@ current_app.conf.beat_schedule = {
 
 @worker_process_init.connect
 def _warm_renderer(**_: object) -> None:
-    """Each pool child loads fonts and WeasyPrint's stylesheets before its first task."""
+    """Each pool child loads the engines in WARM_ENGINES (fonts, stylesheets, a browser) before
+    its first task."""
     connections.close_all()  # never share a database connection inherited across fork
-    try:
-        get_engine("weasyprint").warm_up()
-    except Exception:  # a failed warm-up only costs speed
-        logger.exception("renderer warm-up failed")
+    for name in settings.WARM_ENGINES:
+        try:
+            get_engine(name).warm_up()
+        except Exception:  # a failed warm-up only costs speed; the first render tries again
+            logger.exception("%s warm-up failed", name)
     # Everything loaded so far (WeasyPrint, fonts, Django) lives as long as the process: moving
     # it out of the collector's reach saves a ~100 ms full collection every few renders.
     gc.collect()
     gc.freeze()
+
+
+@worker_process_shutdown.connect
+def _stop_renderer(**_: object) -> None:
+    """Pool children leave with os._exit (no atexit): close the browsers they started."""
+    for name in settings.WARM_ENGINES:
+        try:
+            get_engine(name).shutdown()
+        except Exception:
+            logger.exception("%s shutdown failed", name)
 
 
 @shared_task(name="documents.tasks.render_generation", bind=True, acks_late=True, reject_on_worker_lost=True)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from rendering.engines import ENGINE_NAMES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -287,6 +289,18 @@ OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 # The same for resources that documents reference (images, stylesheets, fonts). Separate because
 # any API caller controls those URLs; empty by default even in tests.
 RENDERER_ALLOWED_NETWORKS = env_networks("RENDERER_ALLOWED_NETWORKS", [])
+
+# --- Engines (docs/engines.md) ---------------------------------------------------------------
+# Engines each render process loads before its first task (worker_process_init).
+WARM_ENGINES = env_list("WARM_ENGINES", ["weasyprint", "chromium"])
+if unknown_engines := sorted(set(WARM_ENGINES) - set(ENGINE_NAMES)):
+    raise SettingError(f"WARM_ENGINES: unknown engine(s) {', '.join(unknown_engines)}")
+CHROMIUM_PATH = env_str("CHROMIUM_PATH", "/usr/bin/chromium")
+# A render process restarts its browser after this many documents, or once the resident memory
+# of the browser's process tree, without shared pages, exceeds this many MB (checked after each
+# document; a warm browser holds about 200 MB).
+CHROMIUM_MAX_DOCUMENTS_PER_BROWSER = env_int("CHROMIUM_MAX_DOCUMENTS_PER_BROWSER", 500) or 500
+CHROMIUM_MAX_MEMORY_MB = env_int("CHROMIUM_MAX_MEMORY_MB", 1024) or 1024
 
 # --- Celery --------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

@@ -20,6 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from fileloom.errors import ApplicationError, ErrorCode, PayloadTooLarge
 from rendering.engines import RenderError, ResourceFailure, get_engine, resource_failures
+from rendering.images import ImageSetup
 from rendering.page_images import PageOutOfRange, pdf_page_png
 from rendering.pages import PageSetup
 
@@ -162,11 +163,13 @@ def render(
     if engine == "chromium":
         limit_ms = limits.render_timeout_seconds * 1000
         options = {**options, "timeout": min(int(options.get("timeout") or limit_ms), limit_ms)}
-    if output_format != "pdf":
-        raise ValueError(f"unknown output format {output_format!r}")
     try:
         with resource_failures() as failures:
-            pdf = get_engine(engine).render_pdf(html, PageSetup.from_dict(options), url=url)
+            if output_format == "pdf":
+                pdf = get_engine(engine).render_pdf(html, PageSetup.from_dict(options), url=url)
+            else:
+                image = ImageSetup.from_dict({**options, "imageType": output_format})
+                pdf = get_engine(engine).render_image(html, image, url=url)
         if failures and options.get("failOnResourceError"):
             first = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""

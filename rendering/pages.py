@@ -2,12 +2,17 @@
 
 Units are millimetres, as in the fileloom.io API. Header and footer heights enlarge the top and
 bottom margins; the header sits in the band between the page margin and the content.
+
+`scale`, `pageRanges`, `preferCSSPageSize` and the page-load options (rendering.loading) are
+Chromium's; they are None unless set, and `as_dict` leaves them out then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from rendering.loading import PageLoad
 
 # (width, height) in mm, portrait.
 PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
@@ -44,6 +49,10 @@ class PageSetup:
     print_background: bool = True
     header: Band = field(default_factory=Band)
     footer: Band = field(default_factory=Band)
+    scale: float | None = None
+    page_ranges: str | None = None
+    prefer_css_page_size: bool | None = None
+    load: PageLoad = field(default_factory=PageLoad)
 
     @property
     def size_mm(self) -> tuple[float, float]:
@@ -70,7 +79,19 @@ class PageSetup:
         }
         if self.format == "Custom":
             data["width"], data["height"] = self.width_mm, self.height_mm
+        for api_name, value in self._browser_options().items():
+            if value is not None:
+                data[api_name] = value
+        data.update(self.load.as_dict())
         return data
+
+    def _browser_options(self) -> dict[str, Any]:
+        return {"scale": self.scale, "pageRanges": self.page_ranges, "preferCSSPageSize": self.prefer_css_page_size}
+
+    def browser_options_set(self) -> list[str]:
+        """API names of the options set here that only a browser engine honours."""
+        names = [api_name for api_name, value in self._browser_options().items() if value is not None]
+        return names + self.load.options_set()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PageSetup:
@@ -94,10 +115,14 @@ class PageSetup:
             print_background=bool(data.get("printBackground", True)),
             header=band(data.get("header")),
             footer=band(data.get("footer")),
+            scale=None if data.get("scale") is None else float(data["scale"]),
+            page_ranges=None if data.get("pageRanges") is None else str(data["pageRanges"]),
+            prefer_css_page_size=None if data.get("preferCSSPageSize") is None else bool(data["preferCSSPageSize"]),
+            load=PageLoad.from_dict(data),
         )
 
 
-def _mm(value: float) -> str:
+def css_mm(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") + "mm"
 
 
@@ -109,18 +134,18 @@ def page_css(setup: PageSetup) -> str:
     footer_h = setup.footer.height_mm if setup.footer.enabled else 0.0
     rules = [
         "@page {",
-        f"  size: {_mm(width)} {_mm(height)};",
-        f"  margin: {_mm(top + header_h)} {_mm(right)} {_mm(bottom + footer_h)} {_mm(left)};",
+        f"  size: {css_mm(width)} {css_mm(height)};",
+        f"  margin: {css_mm(top + header_h)} {css_mm(right)} {css_mm(bottom + footer_h)} {css_mm(left)};",
     ]
     if header_h:
         rules += [
             "  @top-center { content: element(flHeader); width: 100%;",
-            f"    height: {_mm(header_h)}; margin-top: {_mm(top)}; vertical-align: top; }}",
+            f"    height: {css_mm(header_h)}; margin-top: {css_mm(top)}; vertical-align: top; }}",
         ]
     if footer_h:
         rules += [
             "  @bottom-center { content: element(flFooter); width: 100%;",
-            f"    height: {_mm(footer_h)}; margin-bottom: {_mm(bottom)}; vertical-align: bottom; }}",
+            f"    height: {css_mm(footer_h)}; margin-bottom: {css_mm(bottom)}; vertical-align: bottom; }}",
         ]
     rules.append("}")
     rules += [

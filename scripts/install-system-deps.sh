@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Fileloom needs, only those missing. Usage:
-#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; Node.js
-#   scripts/install-system-deps.sh test      # + Chromium (admin UI tests in headless Chromium)
+#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; Chromium; Node.js
+#   scripts/install-system-deps.sh test      # the same (kept for `make test`)
 set -euo pipefail
 
 runtime=(
@@ -11,13 +11,13 @@ runtime=(
   # What fileloom.io documents expect: CJK text, colour emoji, and Inter / Roboto / Open Sans
   # by name (without them those families silently fall back to DejaVu).
   fonts-noto-cjk fonts-noto-color-emoji fonts-inter fonts-roboto fonts-open-sans
+  chromium              # the chromium engine (Playwright drives it; never `playwright install`)
+  util-linux            # setpriv: browser processes die with their render process
 )
 # Node.js: npm installs the admin's code editor (and, for tests, the handlebars.js reference).
 command -v node >/dev/null 2>&1 || runtime+=(nodejs npm)
-test_only=(chromium)
-
+# Tests need nothing more today; `test` stays a valid argument for `make test`.
 wanted=("${runtime[@]}")
-[ "${1:-runtime}" = "test" ] && wanted+=("${test_only[@]}")
 
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -1,4 +1,4 @@
-"""The engine interface: every engine turns HTML plus a page set-up into PDF bytes.
+"""The engine interface: every engine turns HTML (or a URL) plus a set-up into PDF or image bytes.
 
 An engine module is the only importer of its native library (WeasyPrint, Playwright), and it is
 loaded lazily: Celery's prefork pool forks after Django has imported the project, and native
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from rendering.images import ImageSetup
 from rendering.pages import PageSetup
 
 
@@ -25,11 +26,24 @@ class Engine(Protocol):
     name: str
 
     def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None, *, url: str | None = None) -> bytes:
-        """Render one HTML document (or the page at `url`) to PDF bytes. Raises RenderError."""
+        """Render one HTML document (or the page at `url`, then `html` is ignored) to PDF bytes.
+
+        Raises RenderError.
+        """
+        ...
+
+    def render_image(
+        self, html: str, image: ImageSetup, base_url: str | None = None, *, url: str | None = None
+    ) -> bytes:
+        """Render one HTML document (or the page at `url`) to image bytes. Raises RenderError."""
         ...
 
     def warm_up(self) -> None:
         """Load what the first real render would (fonts, code, a browser) in this process."""
+        ...
+
+    def shutdown(self) -> None:
+        """Stop what warm_up or a render started in this process (a browser); renders restart it."""
         ...
 
 
@@ -70,6 +84,7 @@ def resource_failed(url: str, reason: str) -> None:
 # Engine name → module that defines `ENGINE`. Imported on first use (see the module docstring).
 ENGINE_MODULES: dict[str, str] = {
     "weasyprint": "rendering.engines.weasyprint",
+    "chromium": "rendering.engines.chromium",
 }
 ENGINE_NAMES = tuple(ENGINE_MODULES)
 
@@ -79,3 +94,9 @@ def get_engine(name: str) -> Engine:
     module = importlib.import_module(ENGINE_MODULES[name])
     engine: Engine = module.ENGINE
     return engine
+
+
+def refuse_browser_options(engine: str, names: list[str]) -> None:
+    """RenderError naming the options `engine` cannot honour, if any."""
+    if names:
+        raise RenderError(f"{', '.join(names)}: supported by the chromium engine only, not by {engine}")

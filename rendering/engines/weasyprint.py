@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from fileloom import outbound
-from rendering.engines import RenderError, resource_failed
+from rendering.engines import RenderError, refuse_browser_options, resource_failed
+from rendering.images import ImageSetup, encode_image
 from rendering.pages import PageSetup, page_css, running_elements_html
 
 logger = logging.getLogger("fileloom.renderer")
@@ -24,6 +25,7 @@ logger = logging.getLogger("fileloom.renderer")
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _warm_lock = threading.Lock()
 _warm = False
+CSS_PX_PER_PT = 96 / 72  # image pixels are CSS pixels
 
 
 def _fetcher_class() -> Any:
@@ -90,15 +92,45 @@ def _assemble_html(html: str, setup: PageSetup) -> str:
 
 def render_pdf(html: str, setup: PageSetup, *, base_url: str | None = None) -> bytes:
     """Render one HTML document to PDF bytes. Raises RenderError."""
+    refuse_browser_options("weasyprint", setup.browser_options_set())
+    return _write_pdf(_assemble_html(html, setup), page_css(setup), base_url)
+
+
+def render_image(html: str, image: ImageSetup, *, base_url: str | None = None) -> bytes:
+    """Page 1 of the document as an image, one pixel per CSS pixel. Raises RenderError.
+
+    The document's own @page rules decide the page (A4 with WeasyPrint's margins by default); a
+    viewport, a clip, a selector and the waits need a browser.
+    """
+    refuse_browser_options("weasyprint", image.browser_options_set())
+    if image.transparent and image.image_type == "jpeg":
+        raise RenderError("transparent: needs imageType png or webp")
+    import pypdfium2 as pdfium
+
+    pdf = _write_pdf(html, "", base_url)
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = document[0]
+        try:
+            fill = (0, 0, 0, 0) if image.transparent else (255, 255, 255, 255)
+            bitmap = page.render(scale=CSS_PX_PER_PT, fill_color=fill)
+            return encode_image(bitmap.to_pil(), image)
+        finally:
+            page.close()
+    finally:
+        document.close()
+
+
+def _write_pdf(html: str, extra_css: str, base_url: str | None) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     fetcher = _fetcher_class()(timeout=settings.RESOURCE_FETCH_TIMEOUT_SECONDS, allow_redirects=False)
     font_config = FontConfiguration()
     try:
-        document = HTML(string=_assemble_html(html, setup), base_url=base_url, url_fetcher=fetcher)
-        page_sheet = CSS(string=page_css(setup), font_config=font_config, url_fetcher=fetcher)
-        pdf = document.write_pdf(stylesheets=[page_sheet], font_config=font_config)
+        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        sheets = [CSS(string=extra_css, font_config=font_config, url_fetcher=fetcher)] if extra_css else []
+        pdf = document.write_pdf(stylesheets=sheets, font_config=font_config)
     except RecursionError:
         raise RenderError("document is nested too deeply") from None
     except MemoryError:
@@ -140,11 +172,21 @@ class WeasyPrintEngine:
 
     def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None, *, url: str | None = None) -> bytes:
         if url is not None:
-            raise RenderError("URL input needs the chromium engine")
+            raise RenderError("url: supported by the chromium engine only, not by weasyprint")
         return render_pdf(html, setup, base_url=base_url)
+
+    def render_image(
+        self, html: str, image: ImageSetup, base_url: str | None = None, *, url: str | None = None
+    ) -> bytes:
+        if url is not None:
+            raise RenderError("url: supported by the chromium engine only, not by weasyprint")
+        return render_image(html, image, base_url=base_url)
 
     def warm_up(self) -> None:
         warm_up()
+
+    def shutdown(self) -> None:
+        pass  # nothing outlives a render
 
 
 ENGINE = WeasyPrintEngine()

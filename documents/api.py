@@ -33,7 +33,13 @@ from fileloom.errors import (
     error_from_code,
 )
 from rendering import jobs
-from rendering.options import OptionsSerializer, unknown_field_warnings, unknown_fields
+from rendering.options import (
+    DEFAULT_IMAGE_ENGINE,
+    ImageOptionsSerializer,
+    OptionsSerializer,
+    unknown_field_warnings,
+    unknown_fields,
+)
 from storage_app import links
 
 
@@ -52,6 +58,10 @@ class GenerateRequestSerializer(serializers.Serializer):
         self.fields["async"] = StrictBooleanField(required=False)
 
 
+class GenerateImageRequestSerializer(GenerateRequestSerializer):
+    options = ImageOptionsSerializer(required=False)
+
+
 def _source_problems(raw: dict[str, Any]) -> list[str]:
     # Checked on the raw body (not in Serializer.validate) so that it is reported together with
     # field errors: the client sees every problem in one response.
@@ -63,11 +73,18 @@ def _source_problems(raw: dict[str, Any]) -> list[str]:
     return []
 
 
-def _validate(request: Request) -> GenerateInput:
+def _validate(request: Request, *, image: bool = False) -> GenerateInput:
+    serializer_class = GenerateImageRequestSerializer if image else GenerateRequestSerializer
     problems = _source_problems(request.data) if isinstance(request.data, dict) else []
-    data = validated(GenerateRequestSerializer, request.data, problems=problems)
-    ignored = unknown_fields(request.data, GenerateRequestSerializer())
+    data = validated(serializer_class, request.data, problems=problems)
+    ignored = unknown_fields(request.data, serializer_class())
+    options = _plain(data.get("options") or {})
+    output_format = "pdf"
+    if image:
+        output_format = options.pop("imageType", "png")
+        options.setdefault("engine", DEFAULT_IMAGE_ENGINE)
     return GenerateInput(
+        output_format=output_format,
         warnings=unknown_field_warnings(ignored),
         html_content=data.get("htmlContent"),
         template_id=data.get("templateId"),
@@ -75,7 +92,7 @@ def _validate(request: Request) -> GenerateInput:
         template_data=data.get("templateData") or {},
         url=data.get("url"),
         filename=data.get("filename"),
-        options=_plain(data.get("options") or {}),
+        options=options,
         is_async=bool(data.get("async", False)),
     )
 
@@ -135,6 +152,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 class GeneratePdfView(APIView):
     required_permission = Permission.PDF_GENERATE
+    image = False
 
     @extend_schema(
         request=GenerateRequestSerializer,
@@ -142,7 +160,7 @@ class GeneratePdfView(APIView):
         summary="Generate a PDF from HTML or a saved template",
     )
     def post(self, request: Request) -> Response:
-        data = _validate(request)
+        data = _validate(request, image=self.image)
         raw_key = request.headers.get(IDEMPOTENCY_HEADER)
         if raw_key is None:
             answer = self._generate(request, data, record=None)
@@ -177,6 +195,21 @@ class GeneratePdfView(APIView):
             if data.is_async:
                 return Answer(status.HTTP_202_ACCEPTED, _accepted_body(generation, request))
             return _answer_for(generation_wait(generation=generation, waiter=waiter), request)
+
+
+class GenerateImageView(GeneratePdfView):
+    """`POST /v1/image/generate`: the same inputs and envelope, a PNG/JPEG/WebP file (one credit)."""
+
+    image = True
+
+    @extend_schema(
+        request=GenerateImageRequestSerializer,
+        responses={200: _SUCCESS_EXAMPLE, 202: OpenApiResponse(description="Queued (async)")},
+        summary="Generate an image (PNG, JPEG, WebP) from HTML, a saved template or a URL",
+        operation_id="image_generate",
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
 
 
 def _answer_for(generation: Generation, request: Request) -> Answer:

@@ -28,14 +28,16 @@ class Viewport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Viewport:
+        """Missing sizes take DEFAULT_VIEWPORT's (a request may set only the width)."""
         return cls(
-            width=int(data["width"]),
-            height=int(data["height"]),
+            width=int(data.get("width") or DEFAULT_WIDTH),
+            height=int(data.get("height") or DEFAULT_HEIGHT),
             device_scale_factor=float(data.get("deviceScaleFactor") or 1),
         )
 
 
-DEFAULT_VIEWPORT = Viewport(width=1280, height=720)
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 1280, 720
+DEFAULT_VIEWPORT = Viewport(width=DEFAULT_WIDTH, height=DEFAULT_HEIGHT)
 
 # API name → PageLoad attribute, in output order.
 LOAD_OPTIONS = {

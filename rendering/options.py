@@ -121,11 +121,15 @@ def engine_for(options: dict[str, Any]) -> str:
     return str(options.get("engine") or settings.DEFAULT_ENGINE)
 
 
+# Images are screenshots: without an explicit engine they are taken by the browser.
+DEFAULT_IMAGE_ENGINE = "chromium"
+
+
 def engine_options_check(options: dict[str, Any], *, field: str = "options") -> str:
     """The engine for these options; ValidationFailed naming each option it cannot honour."""
     engine = engine_for(options)
     if engine != "chromium":
-        unsupported = [name for name in BROWSER_ONLY_OPTIONS if name in options]
+        unsupported = [name for name in (*BROWSER_ONLY_OPTIONS, *BROWSER_ONLY_IMAGE_OPTIONS) if name in options]
         if unsupported:
             raise ValidationFailed(
                 details=[
@@ -158,3 +162,34 @@ def options_clean(value: Any, *, field: str = "options") -> dict[str, Any]:
         error = to_application_error(serializers.ValidationError({field: serializer.errors}))
         raise ValidationFailed(details=error.details if error else [f"{field}: invalid"])
     return plain_json(dict(serializer.validated_data))
+
+
+class ClipSerializer(serializers.Serializer):
+    x = StrictNumberField(min_value=0, max_value=100_000)
+    y = StrictNumberField(min_value=0, max_value=100_000)
+    width = StrictNumberField(min_value=1, max_value=100_000)
+    height = StrictNumberField(min_value=1, max_value=100_000)
+
+
+class ImageOptionsSerializer(OptionsSerializer):
+    """`options` of an image request: the page options plus what to capture and how to encode it."""
+
+    imageType = serializers.ChoiceField(choices=["png", "jpeg", "webp"], required=False)
+    quality = StrictIntegerField(required=False, min_value=0, max_value=100)
+    fullPage = StrictBooleanField(required=False)
+    clip = ClipSerializer(required=False)
+    selector = StrictCharField(required=False, max_length=1000)
+    transparent = StrictBooleanField(required=False)
+    trim = StrictBooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if attrs.get("clip") and attrs.get("selector"):
+            raise serializers.ValidationError({"clip": "send either clip or selector, not both"})
+        if attrs.get("transparent") and attrs.get("imageType") == "jpeg":
+            raise serializers.ValidationError({"transparent": "needs imageType png or webp"})
+        return attrs
+
+
+# Image options only a browser can honour (WeasyPrint renders page 1 and encodes it).
+BROWSER_ONLY_IMAGE_OPTIONS = ("clip", "selector")

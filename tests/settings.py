@@ -17,6 +17,9 @@ TEST_VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "test"
 TEST_ENVIRONMENT = {
     # The suite's stand-ins (webhook receivers, Stripe, S3, Supabase) listen on loopback.
     "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+    # Documents (and URL input) may load from 127.0.0.2, the suite's "allowed host"; every other
+    # loopback address stays refused, so 127.0.0.1 spies prove the renderers' policy.
+    "RENDERER_ALLOWED_NETWORKS": "127.0.0.2/32",
     "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
     # Fast heartbeats, reaper and webhook retries, so recovery tests take seconds, not minutes.
     "GENERATION_HEARTBEAT_SECONDS": "0.5",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Fileloom needs, only those missing. Usage:
-#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; Node.js
+#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; LibreOffice Writer; Node.js
 #   scripts/install-system-deps.sh test      # + Chromium (admin UI tests in headless Chromium)
 set -euo pipefail
 
@@ -8,6 +8,7 @@ runtime=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
   libharfbuzz-subset0   # without it WeasyPrint subsets fonts ~6x slower
   fonts-dejavu-core fonts-liberation2 shared-mime-info
+  libreoffice-writer-nogui   # DOCX → PDF/HTML (cloudlayer docx/pdf, docx/html), headless, no GUI toolkit
 )
 # Node.js: npm installs the admin's code editor (and, for tests, the handlebars.js reference).
 command -v node >/dev/null 2>&1 || runtime+=(nodejs npm)

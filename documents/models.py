@@ -38,6 +38,9 @@ class Generation(models.Model):
         "storage_app.StoredFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="generation"
     )
     warnings = models.JSONField(default=list, blank=True)
+    # What another API (cloudlayer, docs/cloudlayer.md) needs to show this generation as its own
+    # job: {"api", "type", "version", "name", "projectId", "params"}. Empty for Fileloom requests.
+    client_meta = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=50, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     processing_time_ms = models.PositiveIntegerField(null=True, blank=True)

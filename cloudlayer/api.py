@@ -1,0 +1,272 @@
+"""The cloudlayer.io-compatible API (/cloudlayer/v1/… and /cloudlayer/v2/…): views parse, call
+services, shape output. See docs/cloudlayer.md for the contract and every difference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Permission
+from cloudlayer import selectors, services
+from cloudlayer.access import CloudlayerRateThrottle
+from cloudlayer.errors import InvalidParameter, NotSupported, Problem, exception_handler
+from cloudlayer.params import form_body, parse_conversion
+from cloudlayer.payloads import asset_data, job_data
+from fileloom.api_toolkit import AnyOf
+from fileloom.errors import NotFound
+from storage_app import selectors as storage_selectors
+from storage_app.models import StorageConnection
+from storage_app.services import (
+    storage_connection_create,
+    storage_connection_delete,
+)
+from templates_app.models import Template
+from templates_app.selectors import template_list
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+# Reading a job or an asset: pdf.read, or pdf.generate for what the key itself created.
+READ_ACCESS = AnyOf((Permission.PDF_READ, Permission.PDF_GENERATE))
+
+
+class CloudlayerView(APIView):
+    """A view of this surface: cloudlayer's error body, X-RateLimit-* on every response."""
+
+    throttle_classes = [CloudlayerRateThrottle]
+    schema = None  # documented in docs/cloudlayer.md, not in Fileloom's OpenAPI
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+
+def _page(request: Request) -> tuple[int, int]:
+    """`limit` (1..100, default 25) and `offset` (≥ 0, default 0) from the query string."""
+    values = {}
+    problems = []
+    for name, default, minimum, maximum in (("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE), ("offset", 0, 0, None)):
+        raw = request.query_params.get(name)
+        if raw in (None, ""):
+            values[name] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            problems.append(Problem(name, "type", f"'{name}' must be a whole number"))
+            continue
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            problems.append(Problem(name, "out_of_range", f"'{name}' must be {bounds}"))
+            continue
+        values[name] = value
+    if problems:
+        raise InvalidParameter(problems)
+    return values["limit"], values["offset"]
+
+
+# --- Jobs and assets -----------------------------------------------------------------------
+
+
+class JobListView(CloudlayerView):
+    required_permission = READ_ACCESS
+
+    def get(self, request: Request, version: str) -> Response:
+        limit, offset = _page(request)
+        jobs = selectors.job_list(api_key=request.auth).select_related("file")[offset : offset + limit]
+        return Response([job_data(job, request, version=version) for job in jobs])
+
+
+class JobDetailView(CloudlayerView):
+    required_permission = READ_ACCESS
+
+    def get(self, request: Request, version: str, job_id: str) -> Response:
+        job = selectors.job_get(api_key=request.auth, job_id=job_id)
+        if job is None:
+            raise NotFound(f"Job '{job_id}' not found")
+        return Response(job_data(job, request, version=version))
+
+
+class AssetListView(CloudlayerView):
+    required_permission = READ_ACCESS
+
+    def get(self, request: Request, version: str) -> Response:
+        limit, offset = _page(request)
+        assets = selectors.asset_list(api_key=request.auth)[offset : offset + limit]
+        return Response([asset_data(asset, request) for asset in assets])
+
+
+class AssetDetailView(CloudlayerView):
+    required_permission = READ_ACCESS
+
+    def get(self, request: Request, version: str, asset_id: str) -> Response:
+        asset = selectors.asset_get(api_key=request.auth, asset_id=asset_id)
+        if asset is None:
+            raise NotFound(f"Asset '{asset_id}' not found")
+        return Response(asset_data(asset, request))
+
+
+# --- Storage (the workspace's S3 connections) ------------------------------------------------
+
+
+def _storage_item(connection: StorageConnection) -> dict[str, Any]:
+    return {"id": connection.pk, "title": connection.name}
+
+
+def _storage_detail(connection: StorageConnection) -> dict[str, Any]:
+    # `data` is cloudlayer's encrypted credentials blob; credentials never leave this server.
+    return {**_storage_item(connection), "uid": connection.workspace_id, "data": ""}
+
+
+class StorageListView(CloudlayerView):
+    required_permission = Permission.STORAGE_MANAGE
+
+    def get(self, request: Request, version: str) -> Response:
+        connections = storage_selectors.storage_connections_list(workspace_id=request.auth.workspace_id)
+        return Response([_storage_item(c) for c in connections.filter(provider="s3")])
+
+    def post(self, request: Request, version: str) -> Response:
+        data = services.storage_input(body=request.data)
+        connection = storage_connection_create(workspace=request.auth.workspace, data=data)
+        return Response({**_storage_detail(connection), "status": "success"}, status=status.HTTP_201_CREATED)
+
+
+class StorageDetailView(CloudlayerView):
+    required_permission = Permission.STORAGE_MANAGE
+
+    def _connection(self, request: Request, storage_id: str) -> StorageConnection:
+        try:
+            return storage_selectors.storage_connection_get(
+                workspace_id=request.auth.workspace_id, connection_id=storage_id
+            )
+        except NotFound:
+            raise NotFound(f"Storage '{storage_id}' not found") from None
+
+    def get(self, request: Request, version: str, storage_id: str) -> Response:
+        return Response(_storage_detail(self._connection(request, storage_id)))
+
+    def delete(self, request: Request, version: str, storage_id: str) -> Response:
+        storage_connection_delete(connection=self._connection(request, storage_id))
+        return Response({"status": "success", "id": storage_id})
+
+
+# --- Account, status, templates --------------------------------------------------------------
+
+
+def _unlimited(value: int | None) -> int:
+    return -1 if value is None else value
+
+
+class AccountView(CloudlayerView):
+    def get(self, request: Request, version: str) -> Response:
+        workspace = request.auth.workspace
+        figures = selectors.account_figures(workspace=workspace)
+        return Response(
+            {
+                "email": figures.email,
+                "uid": workspace.pk,
+                "name": workspace.name,
+                "subscription": figures.plan,
+                "subType": "limit",
+                "subActive": figures.active,
+                "calls": figures.calls,
+                "callsLimit": _unlimited(figures.calls_limit),
+                "credit": figures.credit,
+                "bytesTotal": figures.bytes_total,
+                "bytesLimit": -1,
+                "computeTimeTotal": figures.compute_time_total,
+                "computeTimeLimit": -1,
+                "storageUsed": figures.storage_used,
+                "storageLimit": -1,
+                "totalJobs": figures.total_jobs,
+                "successJobs": figures.success_jobs,
+                "errorJobs": figures.error_jobs,
+            }
+        )
+
+
+class StatusView(CloudlayerView):
+    def get(self, request: Request, version: str) -> Response:
+        services.credits_remaining_check(workspace=request.auth.workspace)
+        return Response({"status": "ok"})
+
+
+def _template_data(template: Template) -> dict[str, Any]:
+    return {
+        "id": template.pk,
+        "name": template.name,
+        "description": template.description,
+        "version": template.latest_version,  # type: ignore[attr-defined]
+        "createdAt": int(template.created_at.timestamp() * 1000),
+        "updatedAt": int(template.updated_at.timestamp() * 1000),
+    }
+
+
+def _published_templates(request: Request) -> Any:
+    return template_list(workspace=request.auth.workspace).filter(latest_version__isnull=False)
+
+
+class TemplateListView(CloudlayerView):
+    """The workspace's published templates (cloudlayer's public gallery has no equivalent here)."""
+
+    required_permission = Permission.TEMPLATE_READ
+
+    def get(self, request: Request) -> Response:
+        return Response([_template_data(t) for t in _published_templates(request)])
+
+
+class TemplateDetailView(CloudlayerView):
+    required_permission = Permission.TEMPLATE_READ
+
+    def get(self, request: Request, template_id: str) -> Response:
+        template = _published_templates(request).filter(pk=template_id).first()
+        if template is None:
+            raise NotFound(f"Template '{template_id}' not found (or not published)")
+        return Response(_template_data(template))
+
+
+class RouteNotFoundView(CloudlayerView):
+    """Any other path under the prefix: cloudlayer's 404, after the usual key and rate checks."""
+
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound(f"No endpoint {request.method} {request.path}")
+
+    get = post = put = patch = delete = _not_found
+
+
+# --- Conversions ------------------------------------------------------------------------------
+
+
+class ConversionView(CloudlayerView):
+    """POST /{version}/{source}/{output}: JSON, or multipart for uploads."""
+
+    required_permission = Permission.PDF_GENERATE
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    job_type = ""
+
+    def post(self, request: Request, version: str) -> HttpResponse:
+        if request.content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            body, files = form_body(request.data, request.FILES)
+        else:
+            body, files = request.data, []
+        conversion = parse_conversion(job_type=self.job_type, version=version, body=body, files=files)
+        outcome = services.conversion_run(api_key=request.auth, request_id=request.request_id, conversion=conversion)
+        return services.conversion_response(outcome=outcome, request=request)
+
+
+def conversion_view(job_type: str) -> Any:
+    return type(f"{job_type.title().replace('-', '')}View", (ConversionView,), {"job_type": job_type}).as_view()
+
+
+class PdfToDocxView(CloudlayerView):
+    required_permission = Permission.PDF_GENERATE
+
+    def post(self, request: Request, version: str) -> Response:
+        raise NotSupported(
+            "PDF to DOCX conversion is not supported by this server. Supported conversions: html, url and "
+            "template to pdf and image; docx to pdf and html; pdf/merge."
+        )

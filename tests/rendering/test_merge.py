@@ -19,7 +19,11 @@ def test_the_pages_of_every_input_are_kept_in_order():
     merged = merge.merge([("a.pdf", pdf_with_pages("alpha one", "alpha two")), ("b.pdf", pdf_with_pages("beta"))])
     parsed = parse_pdf(merged)
     assert parsed.page_count == 3
-    assert ["alpha one" in parsed.page_texts[0], "alpha two" in parsed.page_texts[1], "beta" in parsed.page_texts[2]] == [
+    assert [
+        "alpha one" in parsed.page_texts[0],
+        "alpha two" in parsed.page_texts[1],
+        "beta" in parsed.page_texts[2],
+    ] == [
         True,
         True,
         True,

@@ -110,7 +110,9 @@ def test_the_converter_dies_with_a_worker_that_is_killed_outright(tmp_path):
         office.convert(open({str(sample)!r}, "rb").read(), source_extension="docx", target="pdf", timeout=600)
         """
     )
-    worker = subprocess.Popen([sys.executable, "-c", worker_code], cwd=ROOT, env={**os.environ, "FILELOOM_TEST_RUN": "1"})
+    worker = subprocess.Popen(
+        [sys.executable, "-c", worker_code], cwd=ROOT, env={**os.environ, "FILELOOM_TEST_RUN": "1"}
+    )
     try:
         assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=60)
         converter_pid = int(pid_file.read_text())

@@ -523,6 +523,52 @@ def file_download_url(*, file: StoredFile, request=None) -> str:  # type: ignore
     raise FileGone("This file is only in external storage that can no longer be reached")
 
 
+def file_read(*, file: StoredFile) -> bytes:
+    """The bytes of a file: its built-in object, else the first external copy that can be read."""
+    if file.is_deleted:
+        raise FileGone()
+    if file.storage_key:
+        try:
+            with builtin.open_for_read(file.storage_key) as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise FileGone("This file is no longer stored") from None
+    for copy in file.external_objects:
+        connection = StorageConnection.objects.filter(
+            pk=copy.get("connectionId"), workspace_id=file.workspace_id
+        ).first()
+        if connection is None:
+            continue
+        try:
+            return store_for(connection_settings(connection)).get(copy["key"])
+        except (ExternalStorageError, DecryptionFailed) as exc:
+            logger.warning("cannot read %s from connection %s: %s", file.id, connection.pk, exc)
+    raise FileGone("This file is only in external storage that can no longer be reached")
+
+
+# --- Inputs of a job -------------------------------------------------------------------------
+# Documents uploaded to be converted or merged wait in built-in storage until their job ends.
+
+
+def input_save(*, workspace_id: str, job_id: str, index: int, content: bytes) -> str:
+    """Keep one input document of a job; returns its key (for input_read and inputs_discard)."""
+    return builtin.save(f"workspaces/{workspace_id}/inputs/{job_id}/{index}", content)
+
+
+def input_read(*, key: str) -> bytes:
+    with builtin.open_for_read(key) as handle:
+        return handle.read()
+
+
+def inputs_discard(*, keys: list[str]) -> None:
+    """Delete a finished job's inputs (a failure is logged: the purge is best effort)."""
+    for key in keys:
+        try:
+            builtin.delete(key)
+        except Exception:
+            logger.exception("could not delete job input %s", key)
+
+
 # --- Deleting --------------------------------------------------------------------------------
 
 

@@ -57,6 +57,23 @@ class Command(BaseCommand):
                 "--schedule",
                 beat_schedule,
             ],
+            # Office conversions and merges: their own queue, one at a time (LibreOffice is heavy).
+            "converter": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "fileloom",
+                "worker",
+                "-Q",
+                "convert",
+                "-c",
+                "1",
+                "-n",
+                "converter@%h",
+                "-l",
+                "info",
+            ],
         }
         processes: dict[str, subprocess.Popen] = {}
         stopping = False

@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-NODE_REF := tests/templates_app/node
+NODE_REF := tests/hbs/node
 EDITOR := templates_app/editor
 
 .PHONY: run test bench lint deps system-deps system-deps-test venv node-deps editor-deps clean
@@ -22,7 +22,7 @@ bench: system-deps venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fileloom accounts documents storage_app billing webhooks templates_app rendering
+	$(VENV)/bin/mypy hbs fileloom accounts documents storage_app billing webhooks templates_app rendering
 
 deps: system-deps-test venv node-deps
 

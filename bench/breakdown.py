@@ -82,10 +82,10 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
     import billing.ratelimit
     import documents.api
     import documents.services
+    import hbs
     import rendering.engines.weasyprint
     import storage_app.services
     from documents import tasks
-    from templates_app import handlebars
 
     documents.api._validate = recorder.wrap("web: validate body", documents.api._validate)
     accounts.auth.api_key_authenticate = recorder.wrap("web: authenticate key", accounts.auth.api_key_authenticate)
@@ -94,7 +94,7 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
     run_task = recorder.wrap("worker: render_generation", tasks.render_generation.run)
     documents.api.generation_create = recorder.wrap("web: generation_create", documents.api.generation_create)
     documents.services.limits_for = recorder.wrap("  limits_for", documents.services.limits_for)
-    handlebars.render = recorder.wrap("  handlebars.render", handlebars.render)
+    hbs.render = recorder.wrap("  hbs.render", hbs.render)
     documents.services.credits_reserve = recorder.wrap("  credits_reserve", documents.services.credits_reserve)
     wait = recorder.wrap("web: generation_wait", documents.api.generation_wait)
     pending: list[str] = []
@@ -156,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connection
         from django.test import Client
 
-        from templates_app import handlebars
+        import hbs
+        from hbs.helpers import HELPERS
 
         data = samples.invoice_data()
-        html = handlebars.render(samples.INVOICE_TEMPLATE, data)
+        html = hbs.render(samples.INVOICE_TEMPLATE, data, library=HELPERS)
         body = {"htmlContent": html, "options": samples.INVOICE_OPTIONS, "filename": "invoice"}
         if args.template:
             body = {**body, "htmlContent": samples.INVOICE_TEMPLATE, "templateData": data}
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             "web: validate body",
             "web: generation_create",
             "  limits_for",
-            "  handlebars.render",
+            "  hbs.render",
             "  credits_reserve",
             "worker: render_generation",
             "  render_pdf",

@@ -257,10 +257,11 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     os.environ.update(env)
     django.setup()
 
-    from templates_app import handlebars
+    import hbs
+    from hbs.helpers import HELPERS
 
     invoice_data = samples.invoice_data()
-    invoice_html = handlebars.render(samples.INVOICE_TEMPLATE, invoice_data)
+    invoice_html = hbs.render(samples.INVOICE_TEMPLATE, invoice_data, library=HELPERS)
     report_html = samples.report_html()
     figures: dict[str, Any] = results["figures"]
     checks: dict[str, Any] = results["checks"]

@@ -33,7 +33,7 @@ from fileloom.errors import (
     error_from_code,
 )
 from rendering import jobs
-from rendering.options import OptionsSerializer
+from rendering.options import OptionsSerializer, unknown_field_warnings, unknown_fields
 from storage_app import links
 
 
@@ -42,6 +42,7 @@ class GenerateRequestSerializer(serializers.Serializer):
     templateId = StrictCharField(required=False, max_length=64)
     templateVersion = serializers.IntegerField(required=False, min_value=1)
     templateData = StrictObjectField(required=False)
+    url = StrictCharField(required=False, max_length=2048)
     filename = StrictCharField(required=False, max_length=255)
     options = OptionsSerializer(required=False)
     # `async` is a Python keyword, so the field is declared in __init__.
@@ -54,23 +55,25 @@ class GenerateRequestSerializer(serializers.Serializer):
 def _source_problems(raw: dict[str, Any]) -> list[str]:
     # Checked on the raw body (not in Serializer.validate) so that it is reported together with
     # field errors: the client sees every problem in one response.
-    has_html = raw.get("htmlContent") is not None
-    has_template = raw.get("templateId") is not None
-    if not has_html and not has_template:
-        return ["Either htmlContent or templateId is required"]
-    if has_html and has_template:
-        return ["Send either htmlContent or templateId, not both"]
+    given = [name for name in ("htmlContent", "templateId", "url") if raw.get(name) is not None]
+    if not given:
+        return ["Either htmlContent, templateId or url is required"]
+    if len(given) > 1:
+        return [f"Send only one of htmlContent, templateId or url, not {' and '.join(given)}"]
     return []
 
 
 def _validate(request: Request) -> GenerateInput:
     problems = _source_problems(request.data) if isinstance(request.data, dict) else []
     data = validated(GenerateRequestSerializer, request.data, problems=problems)
+    ignored = unknown_fields(request.data, GenerateRequestSerializer())
     return GenerateInput(
+        warnings=unknown_field_warnings(ignored),
         html_content=data.get("htmlContent"),
         template_id=data.get("templateId"),
         template_version=data.get("templateVersion"),
         template_data=data.get("templateData") or {},
+        url=data.get("url"),
         filename=data.get("filename"),
         options=_plain(data.get("options") or {}),
         is_async=bool(data.get("async", False)),
@@ -99,13 +102,16 @@ def _status_url(generation: Generation, request: Request | None) -> str:
 
 
 def _accepted_body(generation: Generation, request: Request) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "success": True,
         "requestId": generation.request_id,
         "jobId": generation.id,
         "status": GenerationStatus.QUEUED.value,
         "statusUrl": _status_url(generation, request),
     }
+    if generation.warnings:
+        body["warnings"] = generation.warnings  # the request's own (ignored fields)
+    return body
 
 
 def _finished_response(generation: Generation, request: Request) -> Answer:
@@ -191,6 +197,7 @@ def job_representation(generation: Generation, request: Request | None) -> dict[
         "status": generation.status,
         "async": generation.is_async,
         "generationMethod": generation.generation_method,
+        "engine": generation.engine,
         "templateId": generation.template_id or None,
         "attempts": generation.attempts,
         "createdAt": iso(generation.created_at),

@@ -26,7 +26,12 @@ class Generation(models.Model):
     api_key = models.ForeignKey("accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=20, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED)
     is_async = models.BooleanField(default=False)
-    generation_method = models.CharField(max_length=20, default="html")
+    generation_method = models.CharField(max_length=20, default="html")  # html, template, url
+    engine = models.CharField(max_length=20, default="weasyprint")
+    # pdf, or an image type (png, jpeg, webp) for /v1/image/generate.
+    output_format = models.CharField(max_length=10, default="pdf")
+    # The page to render for URL input (generation_method "url"), checked by the outbound policy.
+    source_url = models.TextField(blank=True, default="")
     template_id = models.CharField(max_length=64, blank=True, default="")
     template_name = models.CharField(max_length=200, blank=True, default="")
     template_version = models.PositiveIntegerField(null=True, blank=True)

@@ -52,6 +52,7 @@ def generated_event_data(generation: Generation) -> dict[str, Any]:
         "sizeBytes": block["size"],
         "processingTimeMs": block["processingTimeMs"],
         "generationMethod": generation.generation_method,
+        "engine": generation.engine,
         "templateId": generation.template_id or None,
         "templateName": generation.template_name or None,
         "storageProvider": block["storageProvider"],
@@ -65,6 +66,7 @@ def failed_event_data(generation: Generation) -> dict[str, Any]:
         "requestId": generation.request_id,
         "error": generation.error_message,
         "errorCode": generation.error_code,
+        "engine": generation.engine,
         "templateId": generation.template_id or None,
         "templateName": generation.template_name or None,
     }

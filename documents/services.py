@@ -42,10 +42,22 @@ from fileloom.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     TemplateCompilationFailed,
+    UrlNotAllowed,
     ValidationFailed,
 )
+from fileloom.netpolicy import UnsafeDestination, check_url
 from rendering import jobs
-from rendering.compose import document_compile, inject_css, merge_options, sanitise_filename, template_render
+from rendering.compose import (
+    document_compile,
+    inject_css,
+    merge_options,
+    output_content_type,
+    output_extension,
+    sanitise_filename,
+    template_render,
+)
+from rendering.engines import ENGINE_NAMES
+from rendering.options import engine_options_check
 from storage_app.services import file_discard, file_store_generated
 from templates_app.selectors import template_for_generation
 from webhooks.services import webhook_event_emit
@@ -61,9 +73,39 @@ class GenerateInput:
     template_id: str | None = None
     template_version: int | None = None
     template_data: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
     filename: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     is_async: bool = False
+    # "pdf", or an image type ("png", "jpeg", "webp") for the image endpoint.
+    output_format: str = "pdf"
+    # `warnings` entries about the request itself (fields it ignored), kept with the generation.
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def url_input_check(url: str) -> None:
+    """Refuse a page address the outbound policy forbids, before any browser connects to it.
+
+    The engine checks every request the page makes again (redirects included), on the address
+    actually connected to; this early check gives the caller a clear 400 instead of a failed job.
+    """
+    try:
+        check_url(url, allowed=settings.RENDERER_ALLOWED_NETWORKS)
+    except UnsafeDestination as exc:
+        raise UrlNotAllowed(f"url is not allowed: {exc}") from None
+
+
+def _engine_for(data: GenerateInput, options: dict[str, Any]) -> str:
+    """The engine of this request: URL input defaults to the browser (WeasyPrint cannot load a
+    page's scripts); an explicit engine that cannot do the job is refused."""
+    if data.url and not options.get("engine"):
+        options = {**options, "engine": "chromium"}
+    engine = engine_options_check(options)
+    if data.url and engine != "chromium":
+        raise ValidationFailed(details=[f"url: URL input needs the chromium engine (engine is {engine})"])
+    if engine not in ENGINE_NAMES:
+        raise ValidationFailed(details=[f"options.engine: the {engine} engine is not installed on this server"])
+    return engine
 
 
 def generation_event_emit(*, generation: Generation) -> None:
@@ -82,7 +124,7 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
     limits = limits_for(workspace_id=workspace.id)
-    jobs.input_size_check(limits=limits, sources=(data.html_content or "",), data=data.template_data)
+    jobs.input_size_check(limits=limits, sources=(data.html_content or "", data.url or ""), data=data.template_data)
 
     template = None
     filename = data.filename
@@ -96,6 +138,12 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
         source = inject_css(template.html, template.css)
         if not filename and template.filename_pattern:
             filename = template_render(template.filename_pattern, data.template_data, what="filename pattern")
+    engine = _engine_for(data, options)
+    if data.url:
+        url_input_check(data.url)
+        method = "url"
+    else:
+        method = "template" if template else "html"
 
     try:
         html, setup_dict = document_compile(source=source, data=data.template_data, options=options)
@@ -110,13 +158,17 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
             workspace=workspace,
             api_key=api_key,
             is_async=data.is_async,
-            generation_method="template" if template else "html",
+            generation_method=method,
+            engine=engine,
+            output_format=data.output_format,
+            source_url=data.url or "",
             template_id=template.id if template else "",
             template_name=template.name if template else "",
             template_version=template.version if template else None,
             html=html,
             options=setup_dict,
-            filename=sanitise_filename(filename),
+            filename=sanitise_filename(filename, extension=output_extension(data.output_format)),
+            warnings=data.warnings,
             enqueued_at=timezone.now(),
         )
         timeout = limits.render_timeout_seconds
@@ -149,7 +201,7 @@ def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template,
             template_id=template.id if template else "",
             template_name=template.name if template else "",
             template_version=template.version if template else None,
-            filename=sanitise_filename(data.filename),
+            filename=sanitise_filename(data.filename, extension=output_extension(data.output_format)),
             error_code=error.code,
             error_message=error.message,
             finished_at=timezone.now(),
@@ -291,7 +343,14 @@ def generation_execute(*, generation_id: str) -> str:
 def _render_claimed(*, generation_id: str, token: str) -> str:
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
     limits = limits_for(workspace_id=generation.workspace_id)
-    result = jobs.render(html=generation.html, options=generation.options, limits=limits)
+    result = jobs.render(
+        html=generation.html,
+        options=generation.options,
+        limits=limits,
+        engine=generation.engine,
+        url=generation.source_url or None,
+        output_format=generation.output_format,
+    )
     if isinstance(result, jobs.RenderFailed):
         generation_fail(generation_id=generation_id, claim_token=token, code=result.code, message=result.message)
         return result.outcome
@@ -303,6 +362,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             request_id=generation.request_id,
             filename=generation.filename,
             content=pdf,
+            content_type=output_content_type(generation.output_format),
             generation_method=generation.generation_method,
             template_id=generation.template_id,
             template_name=generation.template_name,
@@ -326,7 +386,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
         ).update(
             status=GenerationStatus.COMPLETED,
             file=stored,
-            warnings=outcome.warnings,
+            warnings=[*generation.warnings, *result.warnings, *outcome.warnings],
             html="",
             finished_at=finished,
             processing_time_ms=int((finished - generation.created_at).total_seconds() * 1000),

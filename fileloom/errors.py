@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
     WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
+    URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
     INPUT_FETCH_FAILED = "INPUT_FETCH_FAILED"
 
 
@@ -148,6 +149,13 @@ class PayloadTooLarge(ApplicationError):
 class GenerationFailed(ApplicationError):
     code = ErrorCode.PDF_GENERATION_FAILED
     status = 502
+
+
+class UrlNotAllowed(ApplicationError):
+    """A page address the outbound policy refuses (scheme, credentials, or a forbidden address)."""
+
+    code = ErrorCode.URL_NOT_ALLOWED
+    status = 400
 
 
 class IdempotencyKeyReused(ApplicationError):

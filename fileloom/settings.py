@@ -202,8 +202,8 @@ STATICFILES_DIRS = [
 
 # --- Built-in file storage -----------------------------------------------------------------
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
-if STORAGE_BACKEND not in ("local", "s3"):
-    raise SettingError("STORAGE_BACKEND must be 'local' or 's3'")
+if STORAGE_BACKEND not in ("local", "s3", "firebase", "gcs"):
+    raise SettingError("STORAGE_BACKEND must be 'local', 's3', 'firebase' or 'gcs'")
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "files")))
 MEDIA_URL = "/media/"  # never routed: files are served only through signed links
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
@@ -219,8 +219,31 @@ AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_S3_FILE_OVERWRITE = False
 
+# Firebase Storage / Google Cloud Storage (STORAGE_BACKEND=firebase or gcs). Credentials come
+# from GOOGLE_APPLICATION_CREDENTIALS (a service-account key file) or the workload identity.
+GS_BUCKET_NAME = env_str("GS_BUCKET_NAME")
+GS_PROJECT_ID = env_str("GS_PROJECT_ID") or None
+GS_LOCATION = env_str("GS_LOCATION").strip("/")  # optional prefix of every object name
+# Workload identity signs links through IAM signBlob as this account (default: the identity's own).
+GS_SA_EMAIL = env_str("GS_SA_EMAIL") or None
+GS_DEFAULT_ACL = None
+GS_QUERYSTRING_AUTH = True
+GS_FILE_OVERWRITE = False
+# Google's own variable: every Google Cloud Storage call and link goes to this emulator.
+STORAGE_EMULATOR_HOST = env_str("STORAGE_EMULATOR_HOST") or None
+if STORAGE_EMULATOR_HOST and not STORAGE_EMULATOR_HOST.startswith(("http://", "https://")):
+    raise SettingError("STORAGE_EMULATOR_HOST must be a URL with its scheme, e.g. http://127.0.0.1:4443")
+# Read by Google's client itself; with an emulator, only its key signs links.
+GOOGLE_APPLICATION_CREDENTIALS = env_str("GOOGLE_APPLICATION_CREDENTIALS") or None
+if GOOGLE_APPLICATION_CREDENTIALS and not Path(GOOGLE_APPLICATION_CREDENTIALS).is_file():
+    raise SettingError(f"GOOGLE_APPLICATION_CREDENTIALS: no such file {GOOGLE_APPLICATION_CREDENTIALS!r}")
+
 if STORAGE_BACKEND == "s3":
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {}}
+elif STORAGE_BACKEND in ("firebase", "gcs"):
+    if not GS_BUCKET_NAME:
+        raise SettingError(f"STORAGE_BACKEND={STORAGE_BACKEND} needs GS_BUCKET_NAME")
+    _default_storage = {"BACKEND": "storage_app.gcs_backend.GoogleCloudStorage", "OPTIONS": {}}
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -237,13 +260,17 @@ SIGNED_URL_TTL_SECONDS = env_int("SIGNED_URL_TTL_SECONDS", 24 * 3600) or 24 * 36
 FILE_RETENTION_DAYS = env_int("FILE_RETENTION_DAYS", 30) or 30
 # How often the beat task deletes built-in files past their retention (storage_app.tasks).
 FILE_PURGE_INTERVAL_SECONDS = env_int("FILE_PURGE_INTERVAL_SECONDS", 3600) or 3600
-# Presigned GET links to copies in external storage; S3 SigV4 allows at most 7 days.
+# Presigned GET links to copies in external storage; S3 SigV4 and GCS V4 allow at most 7 days.
 EXTERNAL_URL_TTL_SECONDS = env_int("EXTERNAL_URL_TTL_SECONDS", 7 * 24 * 3600) or 7 * 24 * 3600
 if not 60 <= EXTERNAL_URL_TTL_SECONDS <= 7 * 24 * 3600:
     raise SettingError("EXTERNAL_URL_TTL_SECONDS must be between 60 and 604800 (7 days)")
 
 # --- Rendering limits ----------------------------------------------------------------------
 RENDER_TIMEOUT_SECONDS = env_int("RENDER_TIMEOUT_SECONDS", 30) or 30
+# The engine of a request that names none (`options.engine`): weasyprint or chromium.
+DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "weasyprint")
+if DEFAULT_ENGINE not in ("weasyprint", "chromium"):
+    raise SettingError("DEFAULT_ENGINE must be weasyprint or chromium")
 MAX_INPUT_BYTES = env_int("MAX_INPUT_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 MAX_PDF_BYTES = env_int("MAX_PDF_BYTES", 25 * 1024 * 1024) or 25 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INPUT_BYTES + 1024 * 1024

@@ -1,6 +1,7 @@
 """Composing the HTML a worker renders: template + data + CSS + partials, and the bands.
 
-Shared by generations, template previews, the admin editor and the render_template command.
+Shared by generations, template previews, the admin editor and the render_template command. The
+one place the Handlebars engine (`hbs`) is given Fileloom's helper library.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import re
 import unicodedata
 from typing import Any
 
+import hbs
 from fileloom.errors import TemplateCompilationFailed
+from hbs import SafeString
+from hbs.helpers import HELPERS
 from rendering.pages import PageSetup
-from templates_app import handlebars
-from templates_app.jsvalues import SafeString
 
 DEFAULT_FILENAME = "document.pdf"
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -24,16 +26,34 @@ _PAGE_PLACEHOLDERS = {
 }
 
 
-def sanitise_filename(name: str | None) -> str:
-    """A safe `<name>.pdf`: no path separators or control characters, exactly one .pdf."""
+# Output format → (file extension, content type).
+OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
+    "pdf": ("pdf", "application/pdf"),
+    "png": ("png", "image/png"),
+    "jpeg": ("jpg", "image/jpeg"),
+    "webp": ("webp", "image/webp"),
+}
+_KNOWN_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".webp")
+
+
+def output_extension(output_format: str) -> str:
+    return OUTPUT_FORMATS[output_format][0]
+
+
+def output_content_type(output_format: str) -> str:
+    return OUTPUT_FORMATS[output_format][1]
+
+
+def sanitise_filename(name: str | None, *, extension: str = "pdf") -> str:
+    """A safe `<name>.<extension>`: no path separators or control characters, one extension."""
     if not name:
-        return DEFAULT_FILENAME
+        return f"document.{extension}"
     text = unicodedata.normalize("NFC", name).strip()
     text = _UNSAFE_FILENAME.sub("-", text).strip(" .-")
-    while text.lower().endswith(".pdf"):
-        text = text[:-4].rstrip(" .")
-    text = text[:251] or "document"
-    return f"{text}.pdf"
+    while text.lower().endswith(_KNOWN_EXTENSIONS):
+        text = text.rsplit(".", 1)[0].rstrip(" .")
+    text = text[: 255 - len(extension) - 1] or "document"
+    return f"{text}.{extension}"
 
 
 def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -50,10 +70,10 @@ def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[s
 def template_render(source: str, data: dict[str, Any], *, what: str, partials: dict[str, str] | None = None) -> str:
     """Render one Handlebars source; `what` names it in errors. Raises TemplateCompilationFailed."""
     try:
-        return handlebars.render(source, data, partials)
-    except handlebars.TemplateSyntaxError as exc:
+        return hbs.render(source, data, partials, library=HELPERS)
+    except hbs.TemplateSyntaxError as exc:
         raise TemplateCompilationFailed(f"Template compilation failed: {exc}") from None
-    except handlebars.TemplateRuntimeError as exc:
+    except hbs.TemplateRuntimeError as exc:
         raise TemplateCompilationFailed(f"Template rendering failed in {what}: {exc}") from None
     except RecursionError:
         raise TemplateCompilationFailed(f"Template rendering failed in {what}: nesting too deep") from None
@@ -94,7 +114,9 @@ def document_compile(
         if setup.footer.enabled
         else ""
     )
-    setup_dict = setup.as_dict()
+    # The normalised page set-up over the request's other options (engine, browser options,
+    # failOnResourceError), which the worker needs too.
+    setup_dict = {**options, **setup.as_dict()}
     setup_dict["header"]["content"] = header
     setup_dict["footer"]["content"] = footer
     return html, setup_dict

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from celery import current_app
@@ -22,7 +22,7 @@ from django.conf import settings
 from fileloom import outbound
 from fileloom.errors import ApplicationError, ErrorCode, PayloadTooLarge
 from rendering import merge, office
-from rendering.engines import RenderError, get_engine
+from rendering.engines import RenderError, ResourceFailure, get_engine, resource_failures
 from rendering.page_images import PageOutOfRange, pdf_page_png
 from rendering.pages import PageSetup
 
@@ -123,6 +123,19 @@ def wait_until_finished(
 class Rendered:
     content: bytes
     page_count: int | None = None
+    # `warnings` entries for the response: resources the engine left out.
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+UNLOADED_RESOURCE = "Unable to load external resource"
+
+
+def _resource_warning(failure: ResourceFailure) -> dict[str, str]:
+    return {
+        "code": "RESOURCE_NOT_LOADED",
+        "resource": failure.url,
+        "error": f"{UNLOADED_RESOURCE}: {failure.reason}",
+    }
 
 
 @dataclass(frozen=True)
@@ -139,15 +152,33 @@ def render(
     limits: RenderLimits,
     what: str = "PDF generation",
     engine: str = "weasyprint",
+    url: str | None = None,
+    output_format: str = "pdf",
     png_page: int | None = None,
 ) -> Rendered | RenderFailed:
-    """Render a compiled document in this (worker) process; a failure is returned, not raised.
+    """Render a compiled document (or the page at `url`) in this (worker) process; a failure is
+    returned, not raised.
 
     `png_page`: return a PNG of that page (1-based) instead of the PDF (previews). The PDF is
     checked against the workspace's size limit either way. `what` names the job in messages.
+    A browser's own `timeout` option is capped by the workspace's render limit.
     """
+    if engine == "chromium":
+        limit_ms = limits.render_timeout_seconds * 1000
+        options = {**options, "timeout": min(int(options.get("timeout") or limit_ms), limit_ms)}
+    if output_format != "pdf":
+        raise ValueError(f"unknown output format {output_format!r}")
     try:
-        pdf = get_engine(engine).render_pdf(html, PageSetup.from_dict(options))
+        with resource_failures() as failures:
+            pdf = get_engine(engine).render_pdf(html, PageSetup.from_dict(options), url=url)
+        if failures and options.get("failOnResourceError"):
+            first = failures[0]
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            return RenderFailed(
+                ErrorCode.PDF_GENERATION_FAILED,
+                f"PDF generation failed: {UNLOADED_RESOURCE}: {first.url} ({first.reason}){more}",
+                "resource-failed",
+            )
         if png_page is not None:
             content, page_count = pdf_page_png(pdf, png_page)
         else:
@@ -165,7 +196,7 @@ def render(
         return RenderFailed(
             ErrorCode.FILE_TOO_LARGE, f"Generated PDF exceeds size limit of {limit_mb:g}MB", "too-large"
         )
-    return Rendered(content=content, page_count=page_count)
+    return Rendered(content=content, page_count=page_count, warnings=[_resource_warning(f) for f in failures])
 
 
 # --- Conversions: documents in, one document out ---------------------------------------------

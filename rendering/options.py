@@ -1,17 +1,38 @@
 """The page `options` object: one validation for the API, template settings, the admin and the CLI.
 
-Units are millimetres, as in the fileloom.io API. Unknown keys are ignored.
+Units are millimetres, as in the fileloom.io API. `engine` picks the renderer
+(rendering.engines); options that only the browser engine has are refused on WeasyPrint with a
+message naming the option and the engine (`engine_options_check`, run on the merged options:
+template settings + request).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
-from fileloom.api_fields import StrictBooleanField, StrictCharField, StrictNumberField
+from fileloom.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField, StrictNumberField
 from fileloom.errors import ValidationFailed, to_application_error
+from rendering.engines import ENGINE_NAMES
 from rendering.pages import FORMATS
+
+WAIT_UNTIL = ["load", "domcontentloaded", "networkidle0", "networkidle2"]
+# Options only a browser engine understands (API names).
+BROWSER_ONLY_OPTIONS = (
+    "scale",
+    "pageRanges",
+    "preferCSSPageSize",
+    "emulateMediaType",
+    "viewport",
+    "waitUntil",
+    "waitForSelector",
+    "delay",
+    "autoScroll",
+    "timeout",
+)
+MAX_DELAY_MS = 30_000
 
 
 class MarginSerializer(serializers.Serializer):
@@ -27,22 +48,92 @@ class BandSerializer(serializers.Serializer):
     content = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
+class ViewportSerializer(serializers.Serializer):
+    width = StrictIntegerField(required=False, min_value=1, max_value=10_000)
+    height = StrictIntegerField(required=False, min_value=1, max_value=10_000)
+    deviceScaleFactor = StrictNumberField(required=False, min_value=0.1, max_value=4)
+
+
 class OptionsSerializer(serializers.Serializer):
     """Page options in millimetres. Unknown keys are ignored."""
 
+    engine = serializers.ChoiceField(choices=list(ENGINE_NAMES), required=False)
+
     format = serializers.ChoiceField(choices=FORMATS, required=False)
     orientation = serializers.ChoiceField(choices=["portrait", "landscape"], required=False)
+    # The name cloudlayer, Puppeteer and Gotenberg users send: an alias of `orientation`.
+    landscape = StrictBooleanField(required=False)
     width = StrictNumberField(required=False, min_value=1, max_value=5000)
     height = StrictNumberField(required=False, min_value=1, max_value=5000)
     margin = MarginSerializer(required=False)
     printBackground = StrictBooleanField(required=False)
     header = BandSerializer(required=False)
     footer = BandSerializer(required=False)
+    # A resource that fails to load fails the render (502) instead of becoming a warning.
+    failOnResourceError = StrictBooleanField(required=False)
+    # Browser engine only (see BROWSER_ONLY_OPTIONS).
+    scale = StrictNumberField(required=False, min_value=0.1, max_value=2)
+    pageRanges = StrictCharField(required=False, max_length=200)
+    preferCSSPageSize = StrictBooleanField(required=False)
+    emulateMediaType = serializers.ChoiceField(choices=["print", "screen"], required=False)
+    viewport = ViewportSerializer(required=False)
+    waitUntil = serializers.ChoiceField(choices=WAIT_UNTIL, required=False)
+    waitForSelector = StrictCharField(required=False, max_length=1000)
+    delay = StrictIntegerField(required=False, min_value=0, max_value=MAX_DELAY_MS)
+    autoScroll = StrictBooleanField(required=False)
+    timeout = StrictIntegerField(required=False, min_value=1, max_value=3_600_000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("format") == "Custom" and not (attrs.get("width") and attrs.get("height")):
             raise serializers.ValidationError("format Custom needs width and height (mm)")
+        if "landscape" in attrs:
+            orientation = "landscape" if attrs.pop("landscape") else "portrait"
+            if attrs.get("orientation", orientation) != orientation:
+                raise serializers.ValidationError({"landscape": "contradicts orientation"})
+            attrs["orientation"] = orientation
         return attrs
+
+
+def unknown_fields(data: Any, serializer: serializers.Serializer, prefix: str = "") -> list[str]:
+    """Dotted names of keys in `data` that `serializer` does not know (nested objects too)."""
+    if not isinstance(data, dict):
+        return []
+    found: list[str] = []
+    for key, value in data.items():
+        field = serializer.fields.get(key)
+        if field is None:
+            found.append(f"{prefix}{key}")
+        elif isinstance(field, serializers.Serializer):
+            found += unknown_fields(value, field, f"{prefix}{key}.")
+    return found
+
+
+def unknown_field_warnings(names: list[str]) -> list[dict[str, str]]:
+    """`warnings` entries telling the caller which keys were ignored (likely misspelt)."""
+    return [
+        {"code": "UNKNOWN_FIELD", "field": name, "error": f"{name} is not a known field and was ignored"}
+        for name in names
+    ]
+
+
+def engine_for(options: dict[str, Any]) -> str:
+    """The engine these (validated) options ask for, or the DEFAULT_ENGINE setting."""
+    return str(options.get("engine") or settings.DEFAULT_ENGINE)
+
+
+def engine_options_check(options: dict[str, Any], *, field: str = "options") -> str:
+    """The engine for these options; ValidationFailed naming each option it cannot honour."""
+    engine = engine_for(options)
+    if engine != "chromium":
+        unsupported = [name for name in BROWSER_ONLY_OPTIONS if name in options]
+        if unsupported:
+            raise ValidationFailed(
+                details=[
+                    f"{field}.{name}: only the chromium engine supports this option (engine is {engine})"
+                    for name in unsupported
+                ]
+            )
+    return engine
 
 
 def plain_json(value: Any) -> Any:

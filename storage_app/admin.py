@@ -36,12 +36,24 @@ _SECRET = forms.PasswordInput(render_value=False)
 _KEEP = "Write-only: never shown again. Leave empty to keep the saved value."
 
 
+class _SecretTextarea(forms.Textarea):
+    """A textarea that never renders a value, not even the one just submitted with an error."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class StorageConnectionForm(forms.ModelForm):
     """Saving runs the connection test through the services; secrets are write-only."""
 
     access_key_id = forms.CharField(required=False, widget=_SECRET, help_text=f"S3 only. {_KEEP}")
     secret_access_key = forms.CharField(required=False, widget=_SECRET, help_text=f"S3 only. {_KEEP}")
     service_role_key = forms.CharField(required=False, widget=_SECRET, help_text=f"Supabase only. {_KEEP}")
+    service_account = forms.CharField(
+        required=False,
+        widget=_SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=f"Firebase/GCS only: paste the service-account key file (JSON). {_KEEP}",
+    )
 
     class Meta:
         model = StorageConnection
@@ -54,11 +66,28 @@ class StorageConnectionForm(forms.ModelForm):
             "endpoint_url",
             "force_path_style",
             "path_pattern",
+            "link_ttl_seconds",
             "enabled",
         ]
-        help_texts = {"endpoint_url": "S3: custom endpoint (empty for AWS). Supabase: the project URL."}
+        help_texts = {
+            "endpoint_url": (
+                "S3: custom endpoint (empty for AWS). Supabase: the project URL. "
+                "Firebase/GCS: an emulator (empty for Google)."
+            ),
+            "link_ttl_seconds": "Lifetime of links to copies, 60 to 604800 (7 days). Empty: the server's default.",
+        }
 
-    _EDITABLE = ("name", "bucket", "region", "endpoint_url", "force_path_style", "path_pattern", "enabled")
+    _EDITABLE = (
+        "name",
+        "bucket",
+        "region",
+        "endpoint_url",
+        "force_path_style",
+        "path_pattern",
+        "link_ttl_seconds",
+        "enabled",
+    )
+    _DEFAULTS: dict[str, Any] = {"enabled": False, "force_path_style": False, "link_ttl_seconds": None}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -70,6 +99,7 @@ class StorageConnectionForm(forms.ModelForm):
                 ("access_key_id", "accessKeyId"),
                 ("secret_access_key", "secretAccessKey"),
                 ("service_role_key", "serviceRoleKey"),
+                ("service_account", "serviceAccount"),
             )
             if cleaned.get(field)
         }
@@ -80,7 +110,7 @@ class StorageConnectionForm(forms.ModelForm):
                     data=ConnectionInput(
                         provider=cleaned["provider"],
                         credentials=credentials,
-                        **{name: cleaned.get(name) or ("" if name != "enabled" else False) for name in self._EDITABLE},  # type: ignore[arg-type]
+                        **{name: cleaned.get(name) or self._DEFAULTS.get(name, "") for name in self._EDITABLE},  # type: ignore[arg-type]
                     ),
                 )
             else:

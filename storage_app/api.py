@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -212,7 +213,7 @@ class FileContentView(APIView):
         file = StoredFile.objects.filter(pk=file_id).first()
         if file is None or file.is_deleted:
             raise ApplicationError("This file has been deleted", code=ErrorCode.FILE_GONE, status=410)
-        if not file.storage_key or builtin.provider_name() == "s3":
+        if not file.storage_key or builtin.has_direct_urls():
             return HttpResponseRedirect(file_download_url(file=file, request=request))
         try:
             handle = builtin.open_for_read(file.storage_key)
@@ -240,6 +241,8 @@ def connection_data(connection: StorageConnection) -> dict[str, Any]:
     }
     if connection.provider == StorageProvider.SUPABASE:
         data["projectUrl"] = connection.endpoint_url
+    elif connection.provider == StorageProvider.FIREBASE:
+        data["endpoint"] = connection.endpoint_url or None
     else:
         data["region"] = connection.region
         data["endpointUrl"] = connection.endpoint_url or None
@@ -247,6 +250,7 @@ def connection_data(connection: StorageConnection) -> dict[str, Any]:
     data.update(
         {
             "pathPattern": connection.path_pattern,
+            "linkTtlSeconds": connection.link_ttl_seconds,
             "enabled": connection.enabled,
             "status": connection.status,
             "lastTestedAt": iso(connection.last_tested_at),
@@ -259,24 +263,33 @@ def connection_data(connection: StorageConnection) -> dict[str, Any]:
     return data
 
 
+# `gcs` names the same provider as `firebase`: a Firebase Storage bucket is a GCS bucket.
+_PROVIDER_ALIASES = {"gcs": StorageProvider.FIREBASE}
+
+
 class ConnectionWriteSerializer(serializers.Serializer):
-    provider = serializers.ChoiceField(choices=StorageProvider.values)
+    provider = serializers.ChoiceField(choices=[*StorageProvider.values, *_PROVIDER_ALIASES])
     name = serializers.CharField(max_length=100)
     bucket = serializers.CharField(max_length=255)
     region = serializers.CharField(max_length=40, required=False, allow_blank=True)
     endpointUrl = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
     projectUrl = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    endpoint = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True)
     forcePathStyle = serializers.BooleanField(required=False)
     pathPattern = serializers.CharField(max_length=500, required=False, allow_blank=True, trim_whitespace=False)
     enabled = serializers.BooleanField(required=False)
+    linkTtlSeconds = serializers.IntegerField(required=False, allow_null=True)
     accessKeyId = serializers.CharField(max_length=256, required=False, write_only=True)
     secretAccessKey = serializers.CharField(max_length=1024, required=False, write_only=True)
     serviceRoleKey = serializers.CharField(max_length=4096, required=False, write_only=True)
+    # The key file's JSON object (or its text); checked and trimmed by the service.
+    serviceAccount = serializers.JSONField(required=False, write_only=True)
 
 
 _FIELDS_BY_PROVIDER = {
     StorageProvider.S3: {"region", "endpointUrl", "forcePathStyle", "accessKeyId", "secretAccessKey"},
     StorageProvider.SUPABASE: {"projectUrl", "serviceRoleKey"},
+    StorageProvider.FIREBASE: {"endpoint", "serviceAccount"},
 }
 _ALL_PROVIDER_FIELDS = set().union(*_FIELDS_BY_PROVIDER.values())
 _MODEL_FIELDS = {
@@ -285,11 +298,13 @@ _MODEL_FIELDS = {
     "region": "region",
     "endpointUrl": "endpoint_url",
     "projectUrl": "endpoint_url",
+    "endpoint": "endpoint_url",
     "forcePathStyle": "force_path_style",
     "pathPattern": "path_pattern",
     "enabled": "enabled",
+    "linkTtlSeconds": "link_ttl_seconds",
 }
-_CREDENTIAL_NAMES = ("accessKeyId", "secretAccessKey", "serviceRoleKey")
+_CREDENTIAL_NAMES = ("accessKeyId", "secretAccessKey", "serviceRoleKey", "serviceAccount")
 
 
 def _connection_changes(request: Request, *, provider: str | None, partial: bool) -> dict[str, Any]:
@@ -298,6 +313,8 @@ def _connection_changes(request: Request, *, provider: str | None, partial: bool
     serializer = ConnectionWriteSerializer(data=request.data, partial=partial)
     serializer.is_valid(raise_exception=True)
     values = dict(serializer.validated_data)
+    if "provider" in values:
+        values["provider"] = _PROVIDER_ALIASES.get(values["provider"], values["provider"])
     provider = provider or values["provider"]
     foreign = sorted((set(values) & _ALL_PROVIDER_FIELDS) - _FIELDS_BY_PROVIDER[StorageProvider(provider)])
     if foreign:
@@ -307,6 +324,8 @@ def _connection_changes(request: Request, *, provider: str | None, partial: bool
         if api_name in values:
             changes[model_name] = "" if values[api_name] is None else values[api_name]
     credentials = {name: values[name] for name in _CREDENTIAL_NAMES if values.get(name)}
+    if "serviceAccount" in credentials and not isinstance(credentials["serviceAccount"], str):
+        credentials["serviceAccount"] = json.dumps(credentials["serviceAccount"])
     if credentials:
         changes["credentials"] = credentials
     return changes
@@ -344,6 +363,7 @@ class StorageConnectionListView(APIView):
                 force_path_style=changes.get("force_path_style", False),
                 path_pattern=changes.get("path_pattern", StorageConnection._meta.get_field("path_pattern").default),
                 enabled=changes.get("enabled", True),
+                link_ttl_seconds=changes.get("link_ttl_seconds") or None,
                 credentials=changes.get("credentials", {}),
             ),
         )

@@ -1,4 +1,4 @@
-"""Built-in storage: Django's default storage (local disk or S3 through django-storages)."""
+"""Built-in storage: Django's default storage (local disk, S3 or Firebase/GCS through django-storages)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,27 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
+GOOGLE_BACKENDS = ("firebase", "gcs")
+
 
 def provider_name() -> str:
-    return settings.STORAGE_BACKEND  # "local" or "s3"
+    return settings.STORAGE_BACKEND  # "local", "s3", "firebase" or "gcs"
+
+
+def has_direct_urls() -> bool:
+    """Whether objects have their own signed URLs (cloud storage) rather than being served by us."""
+    return provider_name() != "local"
 
 
 def stored_name(*, filename: str, created_at: datetime) -> str:
-    """`<name>-<ms>.pdf`: the object's name in built-in storage (and external, by default)."""
-    basename = filename[:-4] if filename.lower().endswith(".pdf") else filename
+    """`<name>-<ms>.<ext>` (ext from the filename, pdf by default): the object's name in built-in
+    storage (and external, by default)."""
+    basename, dot, extension = filename.rpartition(".")
+    if not dot or extension.lower() not in ("pdf", "png", "jpg", "jpeg", "webp"):
+        basename, extension = filename, "pdf"
     basename = get_valid_filename(basename)[:150] or "document"
     millis = int(created_at.timestamp() * 1000)
-    return f"{basename}-{millis}.pdf"
+    return f"{basename}-{millis}.{extension.lower()}"
 
 
 def object_key(*, workspace_id: str, filename: str, created_at: datetime) -> str:
@@ -46,7 +56,10 @@ def exists(key: str) -> bool:
 
 
 def presigned_url(key: str, *, expires_in: int, filename: str) -> str | None:
-    """A direct, time-limited URL for S3; None for local disk (served through signed links)."""
+    """A direct, time-limited URL (S3 SigV4, GCS V4); None for local disk (served through signed links)."""
+    if provider_name() in GOOGLE_BACKENDS:
+        # storage_app.gcs_backend's url takes these; the base Storage signature does not know them.
+        return default_storage.url(key, parameters={"expires_in": expires_in, "filename": filename})  # type: ignore[call-arg]
     if provider_name() != "s3":
         return None
     # S3Storage.url takes these; the base Storage signature does not know them.

@@ -67,6 +67,7 @@ class StoredFile(models.Model):
 class StorageProvider(models.TextChoices):
     S3 = "s3", "Amazon S3 or S3-compatible"
     SUPABASE = "supabase", "Supabase Storage"
+    FIREBASE = "firebase", "Firebase Storage / Google Cloud Storage"
 
 
 class ConnectionStatus(models.TextChoices):
@@ -86,11 +87,15 @@ class StorageConnection(models.Model):
     name = models.CharField(max_length=100)
     bucket = models.CharField(max_length=255)
     region = models.CharField(max_length=40, blank=True, default="")
-    # S3: a custom endpoint (R2, MinIO, Spaces, Wasabi, B2…), empty for AWS. Supabase: the project URL.
+    # S3: a custom endpoint (R2, MinIO, Spaces, Wasabi, B2…), empty for AWS. Supabase: the project
+    # URL. Firebase/GCS: an emulator, empty for Google.
     endpoint_url = models.CharField(max_length=500, blank=True, default="")
     force_path_style = models.BooleanField(default=False)
     path_pattern = models.CharField(max_length=500, default=DEFAULT_PATH_PATTERN)
-    # Fernet token (fileloom.crypto) of a JSON object: {accessKeyId, secretAccessKey} or {serviceRoleKey}.
+    # Lifetime of the links to copies (seconds); None: settings.EXTERNAL_URL_TTL_SECONDS.
+    link_ttl_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Fernet token (fileloom.crypto) of a JSON object: {accessKeyId, secretAccessKey},
+    # {serviceRoleKey} or {serviceAccount: the key file's JSON text}.
     credentials_encrypted = models.TextField(editable=False)
     enabled = models.BooleanField(default=True)
     status = models.CharField(max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED)

@@ -30,7 +30,7 @@ from storage_app.models import (
     StorageProvider,
     StoredFile,
 )
-from storage_app.providers import ConnectionSettings, ExternalStorageError, store_for
+from storage_app.providers import ConnectionSettings, ExternalStorageError, service_account, store_for
 
 logger = logging.getLogger("fileloom.storage")
 
@@ -64,7 +64,17 @@ class ConnectionTestFailed(ApplicationError):
 _CREDENTIAL_FIELDS = {
     StorageProvider.S3: ("accessKeyId", "secretAccessKey"),
     StorageProvider.SUPABASE: ("serviceRoleKey",),
+    StorageProvider.FIREBASE: ("serviceAccount",),
 }
+# How each provider's endpoint field is named in the API.
+_URL_FIELDS = {
+    StorageProvider.S3: "endpointUrl",
+    StorageProvider.SUPABASE: "projectUrl",
+    StorageProvider.FIREBASE: "endpoint",
+}
+# Presigned links (S3 SigV4, GCS V4) live at most 7 days.
+MIN_LINK_TTL_SECONDS = 60
+MAX_LINK_TTL_SECONDS = 7 * 24 * 3600
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 _REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # Fields whose change means a new connection test (the rest, like name, do not touch the bucket).
@@ -81,6 +91,7 @@ class ConnectionInput:
     force_path_style: bool = False
     path_pattern: str = DEFAULT_PATH_PATTERN
     enabled: bool = True
+    link_ttl_seconds: int | None = None  # None: settings.EXTERNAL_URL_TTL_SECONDS
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
 
 
@@ -113,10 +124,12 @@ def _settings_from_input(data: ConnectionInput) -> ConnectionSettings:
 
 
 def _input_problems(data: ConnectionInput) -> list[str]:
+    data.name = data.name.strip()
+    data.link_ttl_seconds = data.link_ttl_seconds or None  # "" or 0 from a form: the default
     found: list[str] = []
-    url_field = "projectUrl" if data.provider == StorageProvider.SUPABASE else "endpointUrl"
     if data.provider not in _CREDENTIAL_FIELDS:
         return [f"provider: must be one of {', '.join(_CREDENTIAL_FIELDS)}"]
+    url_field = _URL_FIELDS[StorageProvider(data.provider)]
     if not data.name.strip():
         found.append("name: may not be blank")
     if not _BUCKET.match(data.bucket):
@@ -128,6 +141,15 @@ def _input_problems(data: ConnectionInput) -> list[str]:
             found.append(f"{name}: is required")
     if data.provider == StorageProvider.SUPABASE and not data.endpoint_url:
         found.append("projectUrl: is required (https://<project-ref>.supabase.co)")
+    if data.provider == StorageProvider.FIREBASE and data.credentials.get("serviceAccount"):
+        try:
+            service_account.parse(data.credentials["serviceAccount"])
+        except service_account.InvalidKey as exc:
+            found.append(f"serviceAccount: {exc}")
+    if data.link_ttl_seconds is not None and not (
+        MIN_LINK_TTL_SECONDS <= data.link_ttl_seconds <= MAX_LINK_TTL_SECONDS
+    ):
+        found.append(f"linkTtlSeconds: must be between {MIN_LINK_TTL_SECONDS} and {MAX_LINK_TTL_SECONDS} (7 days)")
     if data.endpoint_url:
         try:
             check_url(data.endpoint_url, allowed=settings.OUTBOUND_ALLOWED_NETWORKS)
@@ -135,6 +157,14 @@ def _input_problems(data: ConnectionInput) -> list[str]:
             found.append(f"{url_field}: refused: {exc}")
     found.extend(f"pathPattern: {problem}" for problem in paths.problems(data.path_pattern))
     return found
+
+
+def _normalised(data: ConnectionInput) -> ConnectionInput:
+    """Input in its stored form (call after _input_problems found nothing)."""
+    if data.provider == StorageProvider.FIREBASE and data.credentials.get("serviceAccount"):
+        # Keep only the fields Google's client needs, as JSON text (credentials are a str→str map).
+        data.credentials = {"serviceAccount": service_account.normalised(data.credentials["serviceAccount"])}
+    return data
 
 
 _PROBE_BODY = b"Fileloom connection test. Safe to delete.\n"
@@ -174,12 +204,12 @@ def connection_probe(*, connection: ConnectionSettings, path_pattern: str) -> No
 
 def storage_connection_create(*, workspace, data: ConnectionInput) -> StorageConnection:  # type: ignore[no-untyped-def]
     """Validate, run the connection test, then save (credentials encrypted). Raises on failure."""
-    data.name = data.name.strip()
     problems = _input_problems(data)
     if not problems and StorageConnection.objects.filter(workspace=workspace, name=data.name).exists():
         problems.append(f"name: a storage connection named '{data.name}' already exists")
     if problems:
         raise ValidationFailed(details=problems)
+    data = _normalised(data)
     connection_probe(connection=_settings_from_input(data), path_pattern=data.path_pattern)
     now = timezone.now()
     try:
@@ -193,6 +223,7 @@ def storage_connection_create(*, workspace, data: ConnectionInput) -> StorageCon
                 endpoint_url=data.endpoint_url,
                 force_path_style=data.force_path_style,
                 path_pattern=data.path_pattern,
+                link_ttl_seconds=data.link_ttl_seconds,
                 enabled=data.enabled,
                 credentials_encrypted=encrypt_str(json.dumps(data.credentials)),
                 status=ConnectionStatus.CONNECTED,
@@ -224,6 +255,7 @@ def storage_connection_update(*, connection: StorageConnection, changes: dict[st
         force_path_style=changes.get("force_path_style", connection.force_path_style),
         path_pattern=changes.get("path_pattern", connection.path_pattern),
         enabled=changes.get("enabled", connection.enabled),
+        link_ttl_seconds=changes.get("link_ttl_seconds", connection.link_ttl_seconds),
         credentials={**current_credentials, **(changes.get("credentials") or {})},
     )
     problems = _input_problems(data)
@@ -236,6 +268,7 @@ def storage_connection_update(*, connection: StorageConnection, changes: dict[st
         problems.append(f"name: a storage connection named '{data.name}' already exists")
     if problems:
         raise ValidationFailed(details=problems)
+    data = _normalised(data)
     needs_test = any(name in changes for name in _TESTED_FIELDS) or (data.enabled and not connection.enabled)
     now = timezone.now()
     if needs_test:
@@ -243,7 +276,16 @@ def storage_connection_update(*, connection: StorageConnection, changes: dict[st
         connection.status = ConnectionStatus.CONNECTED
         connection.last_tested_at = now
         connection.last_error = ""
-    for name in ("name", "bucket", "region", "endpoint_url", "force_path_style", "path_pattern", "enabled"):
+    for name in (
+        "name",
+        "bucket",
+        "region",
+        "endpoint_url",
+        "force_path_style",
+        "path_pattern",
+        "enabled",
+        "link_ttl_seconds",
+    ):
         setattr(connection, name, getattr(data, name))
     if changes.get("credentials"):
         connection.credentials_encrypted = encrypt_str(json.dumps(data.credentials))
@@ -320,6 +362,7 @@ class _PlannedCopy:
     name: str
     bucket: str
     path_pattern: str
+    link_ttl_seconds: int
     settings: ConnectionSettings | None
     setup_error: str = ""
 
@@ -337,12 +380,13 @@ def _plan(connection: StorageConnection) -> _PlannedCopy:
         name=connection.name,
         bucket=connection.bucket,
         path_pattern=connection.path_pattern,
+        link_ttl_seconds=connection.link_ttl_seconds or settings.EXTERNAL_URL_TTL_SECONDS,
         settings=conn_settings,
         setup_error=error,
     )
 
 
-def _upload_copy(plan: _PlannedCopy, file: StoredFile, content: bytes, ttl: int) -> dict[str, Any]:
+def _upload_copy(plan: _PlannedCopy, file: StoredFile, content: bytes) -> dict[str, Any]:
     if plan.settings is None:
         raise ExternalStorageError(plan.setup_error)
     key = paths.render(
@@ -354,10 +398,11 @@ def _upload_copy(plan: _PlannedCopy, file: StoredFile, content: bytes, ttl: int)
         filename=file.filename,
         default_name=builtin.stored_name(filename=file.filename, created_at=file.created_at),
     )
+    ttl = plan.link_ttl_seconds
     expires_at = timezone.now() + timedelta(seconds=ttl)
     store = store_for(plan.settings)
     store.put(key, content, content_type=file.content_type)
-    url = store.presigned_get(key, expires_in=ttl, filename=file.filename)
+    url = store.presigned_get(key, expires_in=ttl, filename=file.filename, content_type=file.content_type)
     return {
         "connectionId": plan.connection_id,
         "provider": plan.provider,
@@ -385,6 +430,7 @@ def file_store_generated(
     generation_method: str,
     template_id: str = "",
     template_name: str = "",
+    content_type: str = "application/pdf",
 ) -> StoreOutcome:
     """Store a generated PDF where the workspace's storage mode says; never lose it.
 
@@ -399,6 +445,7 @@ def file_store_generated(
         request_id=request_id,
         filename=filename,
         size=len(content),
+        content_type=content_type,
         generation_method=generation_method,
         template_id=template_id,
         template_name=template_name,
@@ -414,11 +461,10 @@ def file_store_generated(
     warnings: list[dict[str, str]] = []
     copies: list[dict[str, Any]] = []
     builtin_error: BaseException | None = None
-    ttl = settings.EXTERNAL_URL_TTL_SECONDS
     pool = ThreadPoolExecutor(max_workers=len(plans) + 1, thread_name_prefix="fileloom-store")
     try:
         builtin_job = pool.submit(_save_builtin, file, content) if mode == StorageMode.BOTH or not plans else None
-        jobs = [(plan, pool.submit(_upload_copy, plan, file, content, ttl)) for plan in plans]
+        jobs = [(plan, pool.submit(_upload_copy, plan, file, content)) for plan in plans]
         for plan, job in jobs:
             try:
                 copies.append(job.result())
@@ -470,7 +516,7 @@ def file_links(file: StoredFile, *, request=None) -> dict[str, str]:  # type: ig
     """`url`, `signedUrl` and `expiresAt` of a file.
 
     Built-in: `url` is valid as long as the file is kept, `signedUrl` for SIGNED_URL_TTL_SECONDS.
-    External only: both are the first external copy's presigned URL (EXTERNAL_URL_TTL_SECONDS).
+    External only: both are the first external copy's presigned URL (the connection's link lifetime).
     """
     if not file.storage_key and file.external_objects:
         first = file.external_objects[0]
@@ -513,7 +559,10 @@ def file_download_url(*, file: StoredFile, request=None) -> str:  # type: ignore
             continue
         try:
             return store_for(connection_settings(connection)).presigned_get(
-                copy["key"], expires_in=DOWNLOAD_LINK_TTL_SECONDS, filename=file.filename
+                copy["key"],
+                expires_in=DOWNLOAD_LINK_TTL_SECONDS,
+                filename=file.filename,
+                content_type=file.content_type,
             )
         except (ExternalStorageError, DecryptionFailed) as exc:
             logger.warning("cannot sign %s on connection %s: %s", file.id, connection.pk, exc)

@@ -25,15 +25,18 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+import hbs
 from accounts.admin_scope import WorkspaceScopedAdmin
 from accounts.models import Role
 from fileloom.errors import ApplicationError, ValidationFailed
+from rendering.engines import ENGINE_NAMES
 from rendering.pages import DEFAULT_MARGIN_MM, FORMATS
-from templates_app import handlebars, services
+from templates_app import services
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.selectors import template_version_get, template_version_list
 
 MARGIN_SIDES = ("top", "right", "bottom", "left")
+ENGINE_LABELS = {"weasyprint": "WeasyPrint", "chromium": "Chromium"}
 DRAFT = "draft"
 
 
@@ -53,6 +56,12 @@ class TemplateEditorForm(forms.ModelForm):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="A JSON object: the data the preview renders with (and the default for tests).",
+    )
+    engine = forms.ChoiceField(
+        label="Engine",
+        required=False,
+        choices=[("", "Server default")] + [(name, ENGINE_LABELS.get(name, name)) for name in ENGINE_NAMES],
+        help_text="WeasyPrint: CSS paged media, no JavaScript. Chromium: runs the page's JavaScript.",
     )
     page_format = forms.ChoiceField(label="Paper", choices=[(f, f) for f in FORMATS], initial="A4")
     orientation = forms.ChoiceField(choices=[("portrait", "Portrait"), ("landscape", "Landscape")], initial="portrait")
@@ -96,6 +105,7 @@ class TemplateEditorForm(forms.ModelForm):
             "html": draft.html,
             "css": draft.css,
             "test_data": json.dumps(draft.test_data or {}, indent=2, ensure_ascii=False),
+            "engine": settings.get("engine", ""),
             "page_format": settings.get("format", "A4"),
             "orientation": settings.get("orientation", "portrait"),
             "width": settings.get("width"),
@@ -129,8 +139,8 @@ class TemplateEditorForm(forms.ModelForm):
     def clean_filename_pattern(self) -> str:
         pattern = self.cleaned_data.get("filename_pattern") or ""
         try:
-            handlebars.compile_template(pattern)
-        except handlebars.TemplateSyntaxError as exc:
+            hbs.compile_template(pattern)
+        except hbs.TemplateSyntaxError as exc:
             raise forms.ValidationError(
                 f"Invalid Handlebars at line {exc.line}, column {exc.column}: {exc.message}"
             ) from None
@@ -156,6 +166,8 @@ class TemplateEditorForm(forms.ModelForm):
             "margin": {side: cleaned[f"margin_{side}"] for side in MARGIN_SIDES},
             "printBackground": bool(cleaned.get("print_background")),
         }
+        if cleaned.get("engine"):
+            settings["engine"] = cleaned["engine"]
         if cleaned["page_format"] == "Custom":
             settings.update({key: cleaned[key] for key in ("width", "height") if cleaned.get(key) is not None})
         for band in ("header", "footer"):
@@ -236,6 +248,7 @@ class TemplateAdmin(WorkspaceScopedAdmin):
                 "Page settings",
                 {
                     "fields": [
+                        "engine",
                         ("page_format", "orientation"),
                         ("width", "height"),
                         ("margin_top", "margin_right", "margin_bottom", "margin_left"),

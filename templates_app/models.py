@@ -128,6 +128,7 @@ class TemplatePreview(models.Model):
     html = models.TextField()
     options = models.JSONField(default=dict)
     output_format = models.CharField(max_length=10, default="pdf")  # "pdf" or "png"
+    engine = models.CharField(max_length=20, default="weasyprint")
     page = models.PositiveIntegerField(default=1)
     content = models.BinaryField(null=True, blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+import hbs
 from accounts.models import Workspace
 from billing.selectors import limits_for
 from billing.services import template_limit_check
@@ -29,9 +30,8 @@ from fileloom.errors import (
 )
 from rendering import jobs
 from rendering.compose import document_compile, inject_css
-from rendering.options import options_clean
+from rendering.options import engine_options_check, options_clean
 from rendering.page_images import pdf_page_count
-from templates_app import handlebars
 from templates_app.models import (
     PreviewStatus,
     Template,
@@ -55,8 +55,11 @@ _UNSET: Any = object()
 
 
 def template_settings_clean(*, settings: Any) -> dict[str, Any]:
-    """Validate template settings as a generate `options` object; unknown keys are dropped."""
-    return options_clean(settings, field="settings")
+    """Validate template settings as a generate `options` object (unknown keys are dropped),
+    including that its engine supports every option it sets."""
+    cleaned = options_clean(settings, field="settings")
+    engine_options_check(cleaned, field="settings")
+    return cleaned
 
 
 def template_test_data_clean(*, test_data: Any) -> dict[str, Any]:
@@ -80,8 +83,8 @@ def _text(value: Any, field: str, *, max_length: int | None = None, required: bo
 def _filename_pattern_clean(value: Any) -> str:
     pattern = _text(value, "filenamePattern", max_length=FILENAME_PATTERN_MAX_LENGTH)
     try:
-        handlebars.compile_template(pattern)
-    except handlebars.TemplateSyntaxError as exc:
+        hbs.compile_template(pattern)
+    except hbs.TemplateSyntaxError as exc:
         raise ValidationFailed(
             details=[f"filenamePattern: invalid Handlebars at line {exc.line}, column {exc.column}: {exc.message}"]
         ) from None
@@ -97,8 +100,8 @@ def template_source_check(*, html: str, settings: dict[str, Any]) -> None:
             sources.append((f"settings.{band}.content", content))
     for field, source in sources:
         try:
-            handlebars.compile_template(source)
-        except handlebars.TemplateSyntaxError as exc:
+            hbs.compile_template(source)
+        except hbs.TemplateSyntaxError as exc:
             raise TemplateCompilationFailed(
                 f"Template compilation failed in {field}: {exc.message} (line {exc.line}, column {exc.column})",
                 details=[{"field": field, "line": exc.line, "column": exc.column, "message": exc.message}],
@@ -350,6 +353,7 @@ def preview_render(  # type: ignore[no-untyped-def]
     settings = template_settings_clean(settings=settings)
     limits = limits_for(workspace_id=workspace.id)
     jobs.input_size_check(limits=limits, sources=(html, css), data=data)
+    engine = engine_options_check(settings, field="settings")
     template_source_check(html=html, settings=settings)
     document, options = document_compile(source=inject_css(html, css), data=data, options=settings)
 
@@ -358,7 +362,7 @@ def preview_render(  # type: ignore[no-untyped-def]
         raise RuntimeError("preview_render must run outside a transaction: the worker could not see its row")
     TemplatePreview.objects.filter(created_at__lt=timezone.now() - PREVIEW_ROW_LIFETIME).delete()
     preview = TemplatePreview.objects.create(
-        workspace=workspace, html=document, options=options, output_format=output_format, page=page
+        workspace=workspace, html=document, options=options, output_format=output_format, page=page, engine=engine
     )
     timeout = limits.render_timeout_seconds
     try:
@@ -431,7 +435,14 @@ def preview_execute(*, preview_id: str) -> str:
         return "gone"
     limits = limits_for(workspace_id=preview.workspace_id)
     png_page = preview.page if preview.output_format == "png" else None
-    result = jobs.render(html=preview.html, options=preview.options, limits=limits, what="Preview", png_page=png_page)
+    result = jobs.render(
+        html=preview.html,
+        options=preview.options,
+        limits=limits,
+        what="Preview",
+        engine=preview.engine,
+        png_page=png_page,
+    )
     if isinstance(result, jobs.RenderFailed):
         preview_fail(preview_id=preview_id, code=result.code, message=result.message)
         return result.outcome

@@ -367,6 +367,7 @@ def _sample_data(event_type: str, workspace) -> dict[str, Any]:  # type: ignore[
             "requestId": f"req_{stamp}_test",
             "error": "Template compilation failed: this is a test event",
             "errorCode": ErrorCode.TEMPLATE_COMPILATION_ERROR.value,
+            "engine": "weasyprint",
             "templateId": None,
             "templateName": None,
         }
@@ -379,6 +380,7 @@ def _sample_data(event_type: str, workspace) -> dict[str, Any]:  # type: ignore[
         "sizeBytes": 0,
         "processingTimeMs": 0,
         "generationMethod": "html",
+        "engine": "weasyprint",
         "templateId": None,
         "templateName": None,
         "storageProvider": "local",

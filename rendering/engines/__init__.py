@@ -7,7 +7,11 @@ libraries must be initialised in the child (WeasyPrint #684, Celery #3398).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from rendering.pages import PageSetup
@@ -20,13 +24,47 @@ class RenderError(Exception):
 class Engine(Protocol):
     name: str
 
-    def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None) -> bytes:
-        """Render one HTML document to PDF bytes. Raises RenderError."""
+    def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None, *, url: str | None = None) -> bytes:
+        """Render one HTML document (or the page at `url`) to PDF bytes. Raises RenderError."""
         ...
 
     def warm_up(self) -> None:
         """Load what the first real render would (fonts, code, a browser) in this process."""
         ...
+
+
+@dataclass(frozen=True)
+class ResourceFailure:
+    """A resource the document referenced that was left out (refused or failed to load)."""
+
+    url: str
+    reason: str
+
+
+_log = threading.local()
+
+
+@contextlib.contextmanager
+def resource_failures() -> Iterator[list[ResourceFailure]]:
+    """Collect the resources that engines report as left out while this block renders.
+
+    Thread-local, not a context variable: a browser engine's request handlers run in greenlets
+    of the rendering thread, which do not share the caller's contextvars.
+    """
+    collected: list[ResourceFailure] = []
+    previous = getattr(_log, "failures", None)
+    _log.failures = collected
+    try:
+        yield collected
+    finally:
+        _log.failures = previous
+
+
+def resource_failed(url: str, reason: str) -> None:
+    """An engine left a resource out; recorded when a render is collecting (see above)."""
+    failures = getattr(_log, "failures", None)
+    if failures is not None and len(failures) < 100:
+        failures.append(ResourceFailure(url=url[:500], reason=reason[:300]))
 
 
 # Engine name → module that defines `ENGINE`. Imported on first use (see the module docstring).

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from fileloom import outbound
-from rendering.engines import RenderError
+from rendering.engines import RenderError, resource_failed
 from rendering.pages import PageSetup, page_css, running_elements_html
 
 logger = logging.getLogger("fileloom.renderer")
@@ -42,6 +42,7 @@ def _fetcher_class() -> Any:
                 return super().fetch(url, headers)
             if scheme not in ("http", "https"):
                 logger.warning("renderer refused resource %s: scheme %r is not allowed", url[:200], scheme)
+                resource_failed(url, f"scheme {scheme!r} is not allowed")
                 raise ValueError(f"scheme {scheme!r} is not allowed")
             try:
                 response = outbound.request(
@@ -56,9 +57,11 @@ def _fetcher_class() -> Any:
                 )
             except outbound.OutboundError as exc:
                 logger.warning("renderer left out resource %s: %s", url[:200], exc)
+                resource_failed(url, str(exc))
                 raise ValueError(str(exc)) from None
             if response.status >= 400:
                 logger.warning("renderer left out resource %s: HTTP %s", url[:200], response.status)
+                resource_failed(url, f"HTTP {response.status}")
                 raise ValueError(f"HTTP {response.status}")
             headers_out = {k: v for k, v in response.headers.items() if k.lower() == "content-type"}
             return URLFetcherResponse(response.url, body=response.body, headers=headers_out, status=response.status)
@@ -135,7 +138,9 @@ class WeasyPrintEngine:
 
     name = "weasyprint"
 
-    def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None) -> bytes:
+    def render_pdf(self, html: str, setup: PageSetup, base_url: str | None = None, *, url: str | None = None) -> bytes:
+        if url is not None:
+            raise RenderError("URL input needs the chromium engine")
         return render_pdf(html, setup, base_url=base_url)
 
     def warm_up(self) -> None:

@@ -1,8 +1,8 @@
 """External storage providers behind one narrow interface.
 
 Each provider module is the only place that talks to its outside system: `s3` (boto3, for AWS
-and every S3-compatible endpoint) and `supabase` (Supabase Storage's REST API through
-fileloom.outbound). Failures surface as `ExternalStorageError` whose message is written for the
+and every S3-compatible endpoint), `supabase` (Supabase Storage's REST API through
+fileloom.outbound) and `gcs` (Firebase Storage / Google Cloud Storage, google-cloud-storage). Failures surface as `ExternalStorageError` whose message is written for the
 workspace owner (it ends up in `warnings[].error`) and never contains a secret.
 """
 
@@ -21,7 +21,8 @@ class ConnectionSettings:
     provider: str
     bucket: str
     region: str = ""
-    endpoint_url: str = ""  # S3: custom endpoint or "" for AWS; Supabase: the project URL
+    # S3: custom endpoint or "" for AWS; Supabase: the project URL; Firebase/GCS: an emulator or "".
+    endpoint_url: str = ""
     force_path_style: bool = False
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -33,10 +34,13 @@ class ExternalStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str: ...
+    def presigned_get(
+        self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf"
+    ) -> str: ...
 
 
 def store_for(connection: ConnectionSettings) -> ExternalStore:
+    # Provider modules import this one and load heavy client libraries: imported on first use.
     if connection.provider == "s3":
         from storage_app.providers.s3 import S3Store
 
@@ -45,4 +49,8 @@ def store_for(connection: ConnectionSettings) -> ExternalStore:
         from storage_app.providers.supabase import SupabaseStore
 
         return SupabaseStore(connection)
+    if connection.provider == "firebase":
+        from storage_app.providers.gcs import GCSStore
+
+        return GCSStore(connection)
     raise ExternalStorageError(f"Unknown storage provider {connection.provider!r}")

@@ -118,7 +118,7 @@ class S3Store:
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=key)
 
-    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str:
+    def presigned_get(self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf") -> str:
         """Signed locally; no request is made."""
         try:
             return self.client.generate_presigned_url(
@@ -127,7 +127,7 @@ class S3Store:
                     "Bucket": self.connection.bucket,
                     "Key": key,
                     "ResponseContentDisposition": f'inline; filename="{filename}"',
-                    "ResponseContentType": "application/pdf",
+                    "ResponseContentType": content_type,
                 },
                 ExpiresIn=expires_in,
             )

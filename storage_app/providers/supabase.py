@@ -90,7 +90,7 @@ class SupabaseStore:
     def delete(self, key: str) -> None:
         self._request("DELETE", f"object/{self._object_path(key)}")
 
-    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str:
+    def presigned_get(self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf") -> str:
         response = self._request(
             "POST",
             f"object/sign/{self._object_path(key)}",

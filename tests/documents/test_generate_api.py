@@ -161,7 +161,7 @@ def test_filenames_are_sanitised_and_end_in_one_pdf(api, given, expected):
 
 
 def test_unknown_option_keys_are_ignored(api):
-    response = api.generate(htmlContent="<p>x</p>", options={"scale": 2, "format": "A5", "whatever": {"a": 1}})
+    response = api.generate(htmlContent="<p>x</p>", options={"zoom": 2, "format": "A5", "whatever": {"a": 1}})
     assert response.status_code == 200, response.text
 
 

@@ -16,14 +16,14 @@ def test_missing_source_lists_every_problem_in_details(api):
     response = api.generate(templateData={"name": "Test"}, options={"format": "B5", "margin": {"top": "10"}})
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert error["message"] == "Input validation failed"
-    assert "Either htmlContent or templateId is required" in error["details"]
+    assert "Either htmlContent, templateId or url is required" in error["details"]
     assert any(item.startswith("options.format:") for item in error["details"])
     assert "options.margin.top: must be a number" in error["details"]
 
 
 def test_html_and_template_together_are_refused(api):
     error = assert_error(api.generate(htmlContent="<p>x</p>", templateId="tpl_x"), 400, "VALIDATION_ERROR")
-    assert "Send either htmlContent or templateId, not both" in error["details"]
+    assert "Send only one of htmlContent, templateId or url, not htmlContent and templateId" in error["details"]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_an_unexpected_exception_is_internal_error_without_a_traceback(api, monk
     def explode(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("documents.api.generation_create", explode)
+    monkeypatch.setattr("documents.services.generation_create", explode)
     with caplog.at_level(logging.ERROR):
         response = api.generate(htmlContent="<p>x</p>")
     error = assert_error(response, 500, "INTERNAL_ERROR")

@@ -1,4 +1,5 @@
-"""Real S3 over HTTP: two moto servers on 127.0.0.1, and a Supabase Storage stand-in.
+"""Real S3 over HTTP: two moto servers on 127.0.0.1, a Supabase Storage stand-in, and a real
+Google Cloud Storage JSON API (fake-gcs-server, tests/storage_app/gcs_emulator.py).
 
 - `moto_open`: no IAM checks (any key works); presigned GETs work, so most tests use it.
 - `moto_strict`: IAM enforced (moto's reset-auth to 0 after setup): only the `fileloom` user's
@@ -26,6 +27,13 @@ import requests
 from botocore.config import Config
 from django.conf import settings
 
+from tests.storage_app.gcs_emulator import (
+    DenyingGCS,
+    GCSEmulator,
+    service_account_key,
+    start_emulator,
+    stop_emulator,
+)
 from tests.storage_app.supabase_standin import SupabaseStandIn
 
 REGION = "us-east-1"
@@ -155,6 +163,48 @@ def supabase() -> Any:
     standin.start()
     yield standin
     standin.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs() -> Any:
+    """fake-gcs-server on 127.0.0.1 (a subprocess, so the worker reaches it too)."""
+    emulator = start_emulator(free_port(), settings.VAR_DIR / "fake-gcs-server.log")
+    yield emulator
+    stop_emulator(emulator)
+
+
+@pytest.fixture
+def gcs_bucket(gcs: GCSEmulator) -> str:
+    """A fresh bucket in the emulator for one test."""
+    name = f"acme-{uuid.uuid4().hex[:12]}"
+    gcs.create_bucket(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def denying_gcs() -> Any:
+    standin = DenyingGCS()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_key() -> dict[str, str]:
+    """A service-account key (fresh RSA key) the workspace pastes into its connection."""
+    return service_account_key()
+
+
+def firebase_body(emulator: GCSEmulator, bucket: str, key: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "provider": "firebase",
+        "name": "Firebase PDFs",
+        "bucket": bucket,
+        "endpoint": emulator.url,
+        "serviceAccount": key,
+    }
+    body.update(overrides)
+    return body
 
 
 def s3_body(server: MotoServer, bucket: str, **overrides: Any) -> dict[str, Any]:

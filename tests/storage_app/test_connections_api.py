@@ -137,7 +137,7 @@ def test_input_problems_are_reported_together(api, moto_open):
 
 def test_an_unknown_provider_and_foreign_fields_are_rejected(api, moto_open, bucket):
     assert_error(
-        api.post("/v1/storage", json={**s3_body(moto_open, bucket), "provider": "gcs"}), 400, "VALIDATION_ERROR"
+        api.post("/v1/storage", json={**s3_body(moto_open, bucket), "provider": "azure"}), 400, "VALIDATION_ERROR"
     )
     response = api.post("/v1/storage", json={**s3_body(moto_open, bucket), "serviceRoleKey": "x"})
     assert "serviceRoleKey: not used by provider 's3'" in assert_error(response, 400, "VALIDATION_ERROR")["details"]

@@ -31,7 +31,7 @@ class FakeStore:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
 
-    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str:
+    def presigned_get(self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf") -> str:
         return f"https://example.test/{key}?expires={expires_in}"
 
 

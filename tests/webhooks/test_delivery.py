@@ -19,13 +19,14 @@ GENERATED_FIELDS = {
     "sizeBytes",
     "processingTimeMs",
     "generationMethod",
+    "engine",
     "templateId",
     "templateName",
     "storageProvider",
     "storageMode",
     "externalCopies",
 }
-FAILED_FIELDS = {"requestId", "error", "errorCode", "templateId", "templateName"}
+FAILED_FIELDS = {"requestId", "error", "errorCode", "engine", "templateId", "templateName"}
 
 
 def deliveries(api, endpoint_id: str) -> list[dict]:  # type: ignore[no-untyped-def]

@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fileloom.errors import ApplicationError
 from rendering.compose import document_compile, inject_css
-from rendering.engines import RenderError, get_engine
+from rendering.engines import ENGINE_NAMES, RenderError, get_engine
+from rendering.options import engine_options_check
 from rendering.page_images import PageOutOfRange, pdf_page_png
 from rendering.pages import PageSetup
 from templates_app.services import template_settings_clean, template_source_check
@@ -64,6 +65,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=["pdf", "png"], help="output format (default: from --out, else pdf)")
         parser.add_argument("--page", type=int, default=1, help="page to render as PNG (1-based, default 1)")
+        parser.add_argument(
+            "--engine",
+            choices=list(ENGINE_NAMES),
+            help="rendering engine (default: options.engine, else DEFAULT_ENGINE)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         template_path: str = options["template"]
@@ -84,6 +90,9 @@ class Command(BaseCommand):
 
         try:
             page_options = template_settings_clean(settings=_json_object(options["options"], "options file"))
+            if options["engine"]:
+                page_options["engine"] = options["engine"]
+            engine = engine_options_check(page_options)
             template_source_check(html=source, settings=page_options)
             html, setup = document_compile(
                 source=inject_css(source, css), data=data, options=page_options, partials=partials
@@ -93,7 +102,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message}{': ' + details if details else ''}") from None
 
         try:
-            pdf = get_engine("weasyprint").render_pdf(html, PageSetup.from_dict(setup))
+            pdf = get_engine(engine).render_pdf(html, PageSetup.from_dict(setup))
             content = pdf if output_format == "pdf" else pdf_page_png(pdf, options["page"])[0]
         except RenderError as exc:
             raise CommandError(f"PDF generation failed: {exc}") from None

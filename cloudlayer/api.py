@@ -3,9 +3,11 @@ services, shape output. See docs/cloudlayer.md for the contract and every differ
 
 from __future__ import annotations
 
+import platform
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -29,6 +31,8 @@ from storage_app.services import (
 from templates_app.models import Template
 from templates_app.selectors import template_list
 
+# cl-cluster-id: the host that answered (one "cluster" per Fileloom web host).
+CLUSTER_ID = platform.node() or "fileloom"
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 # Reading a job or an asset: pdf.read, or pdf.generate for what the key itself created.
@@ -241,6 +245,32 @@ class RouteNotFoundView(CloudlayerView):
 # --- Conversions ------------------------------------------------------------------------------
 
 
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def _cl_headers(outcome: services.ConversionOutcome) -> dict[str, str]:
+    """The `cl-*` headers the SDKs parse, from the job's real figures."""
+    generation = outcome.generation
+    remaining = outcome.usage.remaining
+    headers = {
+        "cl-worker-job-id": generation.pk,
+        "cl-cluster-id": CLUSTER_ID,
+        "cl-calls-remaining": str(-1 if remaining is None else remaining),
+        "cl-api-credit-cost": "1",
+    }
+    if outcome.content is not None:
+        headers["cl-worker"] = generation.claimed_by or CLUSTER_ID
+        headers["cl-bandwidth"] = str(len(outcome.content))
+        headers["cl-process-time"] = str(generation.processing_time_ms or 0)
+    return headers
+
+
 class ConversionView(CloudlayerView):
     """POST /{version}/{source}/{output}: JSON, or multipart for uploads."""
 
@@ -250,12 +280,22 @@ class ConversionView(CloudlayerView):
 
     def post(self, request: Request, version: str) -> HttpResponse:
         if request.content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            body, files = form_body(request.data, request.FILES)
+            body, files = form_body(request.POST, request.FILES)
         else:
             body, files = request.data, []
         conversion = parse_conversion(job_type=self.job_type, version=version, body=body, files=files)
         outcome = services.conversion_run(api_key=request.auth, request_id=request.request_id, conversion=conversion)
-        return services.conversion_response(outcome=outcome, request=request)
+        headers = _cl_headers(outcome)
+        if outcome.content is None:
+            return Response(
+                job_data(outcome.generation, request, version=version), status=status.HTTP_202_ACCEPTED, headers=headers
+            )
+        generation = outcome.generation
+        response = HttpResponse(outcome.content, content_type=CONTENT_TYPES[generation.output_format])
+        response["Content-Disposition"] = content_disposition_header(not conversion.inline, generation.filename)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 def conversion_view(job_type: str) -> Any:

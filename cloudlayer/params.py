@@ -44,6 +44,7 @@ IMAGE_TYPES = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
 
 # cloudlayer's default page margins (Puppeteer's, as cloudlayer documents them); templates: 0.
 DEFAULT_MARGIN = {"top": "0.4in", "right": "0.39in", "bottom": "0.39in", "left": "0.4in"}
+ZERO_MARGIN = {"top": 0, "right": 0, "bottom": 0, "left": 0}
 MAX_BATCH_URLS = 20
 # Options this server recognises but does not implement: refused by name rather than ignored,
 # so a document never silently comes out different from what the caller asked for.
@@ -354,14 +355,16 @@ def _webhook(reader: Reader) -> str | None:
         return None
 
 
-def _margin(reader: Reader, *, is_template: bool) -> dict[str, float]:
+def _margin(reader: Reader, defaults: dict[str, Any] | None) -> dict[str, float]:
+    """Page margins in mm; sides not given take `defaults` (None: left to the saved template)."""
     given = reader.nested("margin")
     margin = {}
     for side in ("top", "right", "bottom", "left"):
         value = given.dimension(side) if given is not None else None
-        if value is None:
-            value = 0.0 if is_template else Reader(DEFAULT_MARGIN).dimension(side)
-        margin[side] = value or 0.0
+        if value is None and defaults is not None:
+            value = Reader(defaults).dimension(side) or 0.0
+        if value is not None:
+            margin[side] = value
     return margin
 
 
@@ -401,7 +404,9 @@ def _band(reader: Reader, name: str, page_margin: dict[str, float], edge: str) -
         content = (
             f"<style>.fl-running-{'header' if edge == 'top' else 'footer'} img {{{declarations}}}</style>{content}"
         )
-    height = page_margin[edge]
+    height = page_margin.get(edge)
+    if height is None:  # a saved template's margin: the band takes cloudlayer's default height
+        height = Reader(DEFAULT_MARGIN).dimension(edge) or 0.0
     page_margin[edge] = 0.0
     return {"enabled": True, "height": height, "content": content}
 
@@ -425,7 +430,7 @@ def _css_declarations(style: Reader, what: str) -> str:
     return "; ".join(parts)
 
 
-def _page_size(reader: Reader, options: dict[str, Any]) -> None:
+def _page_size(reader: Reader, options: dict[str, Any], *, default: str | None) -> None:
     page_format = reader.choice("format", FORMATS)
     width = reader.dimension("width")
     height = reader.dimension("height")
@@ -436,8 +441,8 @@ def _page_size(reader: Reader, options: dict[str, Any]) -> None:
         options["format"] = "Custom"
         options["width"] = width if width is not None else 215.9
         options["height"] = height if height is not None else 279.4
-    else:
-        options["format"] = "Letter"  # Puppeteer's default paper
+    elif default:
+        options["format"] = default
 
 
 def _browser_options(reader: Reader, options: dict[str, Any]) -> None:
@@ -494,12 +499,20 @@ def _browser_options(reader: Reader, options: dict[str, Any]) -> None:
         options["orientation"] = "landscape"
 
 
-def _engine_check(reader: Reader, options: dict[str, Any]) -> None:
-    """Pick the engine: a browser option needs one (named per field when this server has none)."""
+def engine_choice() -> str:
+    """cloudlayer renders with Chrome: CLOUDLAYER_ENGINE (chromium) when installed, else the
+    server's DEFAULT_ENGINE."""
+    return settings.CLOUDLAYER_ENGINE if settings.CLOUDLAYER_ENGINE in ENGINE_NAMES else settings.DEFAULT_ENGINE
+
+
+def _engine_check(reader: Reader, options: dict[str, Any], timeout_ms: float | None) -> None:
+    """Set the engine; a browser option on a server without Chromium is named as unsupported."""
     browser_fields = [name for name, option in BROWSER_OPTIONS.items() if option in options]
-    if "chromium" in ENGINE_NAMES:
-        if browser_fields:
-            options["engine"] = "chromium"
+    engine = "chromium" if browser_fields and "chromium" in ENGINE_NAMES else engine_choice()
+    options["engine"] = engine
+    if engine == "chromium":
+        if timeout_ms is not None:
+            options["timeout"] = int(timeout_ms)
         return
     for name in browser_fields:
         reader.problem(name, "not_supported", "needs a browser engine (Chromium), which this server does not have")
@@ -550,19 +563,26 @@ def parse_conversion(
         options: dict[str, Any] = {}
         _browser_options(reader, options)
         if output == "pdf":
-            _page_size(reader, options)
-            margin = _margin(reader, is_template=source == "template")
+            # A saved template keeps its own page settings unless the request sets them; other
+            # documents get cloudlayer's defaults (Puppeteer's Letter and margins, templates 0).
+            saved_template = source == "template" and reader.has("templateId")
+            _page_size(reader, options, default=None if saved_template else "Letter")
+            defaults = None if saved_template else (ZERO_MARGIN if source == "template" else DEFAULT_MARGIN)
+            margin = _margin(reader, defaults)
             header = _band(reader, "headerTemplate", margin, "top")
             footer = _band(reader, "footerTemplate", margin, "bottom")
-            options["margin"] = margin
+            if margin:
+                options["margin"] = margin
             if header:
                 options["header"] = header
             if footer:
                 options["footer"] = footer
-            options["printBackground"] = bool(reader.boolean("printBackground"))
+            print_background = reader.boolean("printBackground")
+            if print_background is not None or not saved_template:
+                options["printBackground"] = bool(print_background)
         else:
             conversion.image = _image(reader)
-        _engine_check(reader, options)
+        _engine_check(reader, options, timeout)
         conversion.options = options
 
     if source == "html":

@@ -42,7 +42,7 @@ def job_type(generation: Generation) -> str:
     meta = generation.client_meta or {}
     if meta.get("type"):
         return str(meta["type"])
-    return f"{generation.generation_method}-{output_kind(getattr(generation, 'output_format', 'pdf'))}"
+    return f"{generation.generation_method}-{output_kind(generation.output_format)}"
 
 
 def job_url(generation: Generation, request: HttpRequest | None, version: str | None = None) -> str:
@@ -116,3 +116,9 @@ def asset_data(file: StoredFile, request: HttpRequest | None) -> dict[str, Any]:
     if meta.get("projectId"):
         body["projectId"] = meta["projectId"]
     return body
+
+
+def webhook_body(generation: Generation) -> dict[str, Any]:
+    """What a request's `webhook` URL receives when its job finishes: the job, as GET /jobs/{id}
+    shows it (links made from PUBLIC_BASE_URL: there is no request to take the host from)."""
+    return job_data(generation, None)

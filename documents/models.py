@@ -32,6 +32,12 @@ class Generation(models.Model):
     output_format = models.CharField(max_length=10, default="pdf")
     # The page to render for URL input (generation_method "url"), checked by the outbound policy.
     source_url = models.TextField(blank=True, default="")
+    # Input documents of a conversion (engines in rendering.jobs.CONVERTERS): [{"name", "key"}]
+    # for uploads kept in built-in storage until the job ends, [{"name", "url"}] to fetch.
+    inputs = models.JSONField(default=list, blank=True)
+    # Store the result in this storage connection only (a request naming its storage), not by
+    # the workspace's storage mode.
+    storage_connection_id = models.CharField(max_length=40, blank=True, default="")
     template_id = models.CharField(max_length=64, blank=True, default="")
     template_name = models.CharField(max_length=200, blank=True, default="")
     template_version = models.PositiveIntegerField(null=True, blank=True)

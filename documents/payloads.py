@@ -5,6 +5,7 @@ One place, so a sync response, a job and a `pdf.generated` event always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -70,6 +71,21 @@ def failed_event_data(generation: Generation) -> dict[str, Any]:
         "templateId": generation.template_id or None,
         "templateName": generation.template_name or None,
     }
+
+
+# Bodies of the webhook a request itself names (cloudlayer's `webhook`), by the API that took
+# it (Generation.client_meta["api"]). That API's app registers its builder when Django starts:
+# documents sends the webhook but cannot import the apps above it.
+REQUEST_WEBHOOK_BODIES: dict[str, Callable[[Generation], dict[str, Any]]] = {}
+
+
+def request_webhook(generation: Generation) -> tuple[str, str, dict[str, Any]] | None:
+    """(url, event type, body) of a finished generation's own webhook, or None."""
+    meta = generation.client_meta or {}
+    builder = REQUEST_WEBHOOK_BODIES.get(str(meta.get("api")))
+    if not meta.get("webhook") or builder is None or not generation.is_finished:
+        return None
+    return str(meta["webhook"]), f"{meta['api']}.job", builder(generation)
 
 
 def generation_event_type(generation: Generation) -> str | None:

@@ -357,6 +357,11 @@ if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", CLOUDLAYER_URL_PREF
     CLOUDLAYER_URL_PREFIX.split("/")[0] in ("v1", "admin", "static", "media", "healthz")
 ):
     raise SettingError(f"CLOUDLAYER_URL_PREFIX must be a path no Fileloom route uses, got {CLOUDLAYER_URL_PREFIX!r}")
+# The engine of cloudlayer conversions (cloudlayer renders with Chrome); DEFAULT_ENGINE when it
+# is not installed.
+CLOUDLAYER_ENGINE = env_str("CLOUDLAYER_ENGINE", "chromium")
+if CLOUDLAYER_ENGINE not in ("weasyprint", "chromium"):
+    raise SettingError("CLOUDLAYER_ENGINE must be weasyprint or chromium")
 # Time limit of one office conversion (DOCX → PDF/HTML) or PDF merge; the converter process
 # group is killed when it runs out.
 CONVERT_TIMEOUT_SECONDS = env_int("CONVERT_TIMEOUT_SECONDS", 120) or 120

@@ -32,6 +32,8 @@ logger = logging.getLogger("fileloom.rendering")
 HARD_LIMIT_EXTRA_SECONDS = 5
 # Extra time a waiting web request gives a job beyond its render limit, for queueing.
 QUEUE_GRACE_SECONDS = 15
+# The output formats render() produces (APIs check this before accepting a request).
+RENDERED_FORMATS = ("pdf",)
 # How often a waiter without a wake-up channel looks at the row, at most.
 POLL_MAX_INTERVAL_SECONDS = 0.025
 
@@ -166,7 +168,7 @@ def render(
     if engine == "chromium":
         limit_ms = limits.render_timeout_seconds * 1000
         options = {**options, "timeout": min(int(options.get("timeout") or limit_ms), limit_ms)}
-    if output_format != "pdf":
+    if output_format not in RENDERED_FORMATS:
         raise ValueError(f"unknown output format {output_format!r}")
     try:
         with resource_failures() as failures:

@@ -431,6 +431,7 @@ def file_store_generated(
     template_id: str = "",
     template_name: str = "",
     content_type: str = "application/pdf",
+    connection_id: str | None = None,
 ) -> StoreOutcome:
     """Store a generated PDF where the workspace's storage mode says; never lose it.
 
@@ -438,8 +439,11 @@ def file_store_generated(
     failed copy becomes a `warnings` entry instead of an error. Mode `external` with no
     successful copy falls back to built-in storage. Raises only when the PDF could be stored
     nowhere. The StoredFile is returned unsaved.
+
+    `connection_id`: the request named its storage, so only that connection receives the file
+    (mode `external` for this file, with the same fallback), whatever the workspace's mode.
     """
-    mode = workspace.storage_mode or StorageMode.FILELOOM
+    mode = StorageMode.EXTERNAL if connection_id else (workspace.storage_mode or StorageMode.FILELOOM)
     file = StoredFile(
         workspace=workspace,
         request_id=request_id,
@@ -452,11 +456,12 @@ def file_store_generated(
         storage_mode=mode,
         created_at=timezone.now(),
     )
-    connections = (
-        list(StorageConnection.objects.filter(workspace=workspace, enabled=True))
-        if mode != StorageMode.FILELOOM
-        else []
-    )
+    if connection_id:
+        connections = list(StorageConnection.objects.filter(workspace=workspace, pk=connection_id))
+    elif mode != StorageMode.FILELOOM:
+        connections = list(StorageConnection.objects.filter(workspace=workspace, enabled=True))
+    else:
+        connections = []
     plans = [_plan(connection) for connection in connections]
     warnings: list[dict[str, str]] = []
     copies: list[dict[str, Any]] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from rest_framework import status
@@ -28,7 +29,7 @@ from storage_app.services import (
     storage_connection_create,
     storage_connection_delete,
 )
-from templates_app.models import Template
+from templates_app.models import Template, TemplateVersion
 from templates_app.selectors import template_list
 
 # cl-cluster-id: the host that answered (one "cluster" per Fileloom web host).
@@ -211,7 +212,8 @@ def _template_data(template: Template) -> dict[str, Any]:
 
 
 def _published_templates(request: Request) -> Any:
-    return template_list(workspace=request.auth.workspace).filter(latest_version__isnull=False)
+    published = Exists(TemplateVersion.objects.filter(template=OuterRef("pk")))
+    return template_list(workspace=request.auth.workspace).filter(published)
 
 
 class TemplateListView(CloudlayerView):
@@ -292,14 +294,14 @@ class ConversionView(CloudlayerView):
             )
         generation = outcome.generation
         response = HttpResponse(outcome.content, content_type=CONTENT_TYPES[generation.output_format])
-        response["Content-Disposition"] = content_disposition_header(not conversion.inline, generation.filename)
+        response["Content-Disposition"] = content_disposition_header(not conversion.inline, generation.filename) or ""
         for name, value in headers.items():
             response[name] = value
         return response
 
 
 def conversion_view(job_type: str) -> Any:
-    return type(f"{job_type.title().replace('-', '')}View", (ConversionView,), {"job_type": job_type}).as_view()
+    return ConversionView.as_view(job_type=job_type)
 
 
 class PdfToDocxView(CloudlayerView):

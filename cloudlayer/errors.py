@@ -80,7 +80,7 @@ _FROM_FILELOOM: dict[str, tuple[int, Code]] = {
 _OWN_CODES = {code.value for code in Code}
 
 # The field a Fileloom error is about, when its code says so (details name it otherwise).
-_FIELD_OF = {
+_FIELD_OF: dict[str, str] = {
     ErrorCode.TEMPLATE_COMPILATION_ERROR: "template",
     ErrorCode.TEMPLATE_NOT_FOUND: "templateId",
 }

@@ -691,7 +691,7 @@ def _url_source(reader: Reader, conversion: Conversion, *, allow_batch: bool) ->
                 if cookie is None:
                     reader.problem(f"cookies[{index}]", "type", "must be an object")
                     continue
-                entry = {
+                entry: dict[str, Any] = {
                     "name": cookie.string("name", required=True, max_length=4096),
                     "value": cookie.string("value", required=True, max_length=4096),
                 }

@@ -37,5 +37,5 @@ def test_an_input_that_is_not_a_pdf_is_named_in_the_error():
 
 def test_a_truncated_pdf_is_refused():
     broken = pdf_with_pages("cut")[:200]
-    with pytest.raises(merge.MergeFailed, match="cut.pdf"):
+    with pytest.raises(merge.MergeFailed, match=r"cut\.pdf"):
         merge.merge([("cut.pdf", broken)])

@@ -308,7 +308,4 @@ class PdfToDocxView(CloudlayerView):
     required_permission = Permission.PDF_GENERATE
 
     def post(self, request: Request, version: str) -> Response:
-        raise NotSupported(
-            "PDF to DOCX conversion is not supported by this server. Supported conversions: html, url and "
-            "template to pdf and image; docx to pdf and html; pdf/merge."
-        )
+        raise NotSupported("PDF to DOCX conversion is not supported by this server; docs/cloudlayer.md lists what is")

@@ -17,6 +17,7 @@ from tests.cloudlayer.conftest import assert_cl_error, assert_rate_headers, b64
 from tests.conftest import ROOT, start_worker, stop_worker
 from tests.pdfs import mm_to_pt, parse_pdf
 from tests.rendering.test_office import make_docx
+from tests.storage_app.conftest import REGION, bucket, moto_open  # noqa: F401 - fixtures
 from tests.webhooks.conftest import signature_matches
 
 LOOPBACK_QUEUE = "convert-loopback"
@@ -391,3 +392,40 @@ def test_merge_by_url_fetches_each_pdf_and_merges_them(cl, loopback_converter, p
     failed = cl.post("v1", "/pdf/merge", json={"batch": {"urls": [f"{base}/a.pdf", f"{base}/missing.pdf"]}})
     error = assert_cl_error(failed, 502, "UPSTREAM_ERROR")
     assert "HTTP 500" in error["message"]
+
+
+# --- A request's own storage ---------------------------------------------------------------
+
+
+def test_storage_by_id_delivers_the_result_to_that_bucket_only(cl, moto_open, bucket):  # noqa: F811
+    created = cl.post(
+        "v2",
+        "/storage",
+        json={
+            "title": "Deliveries",
+            "region": REGION,
+            "accessKeyId": moto_open.access_key,
+            "secretAccessKey": moto_open.secret_key,
+            "bucket": bucket,
+            "endpoint": moto_open.endpoint,
+        },
+    )
+    assert created.status_code == 201, created.text
+    storage_id = created.json()["id"]
+    response = cl.post("v2", "/html/pdf", json={"html": b64(HTML), "storage": {"id": storage_id}})
+    assert response.status_code == 202, response.text
+    job = cl.wait_for_job("v2", response.json()["id"])
+    assert job["status"] == "success", job
+    [key] = [k for k in moto_open.keys(bucket) if k.endswith(".pdf")]
+    stored = moto_open.read(bucket, key)
+    assert requests.get(job["assetUrl"], timeout=30).content == stored
+    assert "Hello from cloudlayer" in parse_pdf(stored).text
+    file = StoredFile.objects.get(pk=job["assetId"])
+    assert file.storage_key == "" and [c["connectionId"] for c in file.external_objects] == [storage_id]
+
+
+def test_storage_by_an_unknown_id_is_422_and_an_empty_one_400(cl):
+    response = cl.post("v2", "/html/pdf", json={"html": b64(HTML), "storage": {"id": "conn_unknown"}})
+    error = assert_cl_error(response, 422, "INVALID_PARAMETER", field="storage.id")
+    assert error["details"]["reason"] == "not_found"
+    assert_cl_error(cl.post("v2", "/html/pdf", json={"html": b64(HTML), "storage": {}}), 400, "INVALID_PARAMETER")

@@ -55,17 +55,21 @@ def exists(key: str) -> bool:
     return default_storage.exists(key)
 
 
-def presigned_url(key: str, *, expires_in: int, filename: str) -> str | None:
+def presigned_url(key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf") -> str | None:
     """A direct, time-limited URL (S3 SigV4, GCS V4); None for local disk (served through signed links)."""
     if provider_name() in GOOGLE_BACKENDS:
         # storage_app.gcs_backend's url takes these; the base Storage signature does not know them.
-        return default_storage.url(key, parameters={"expires_in": expires_in, "filename": filename})  # type: ignore[call-arg]
+        parameters = {"expires_in": expires_in, "filename": filename, "content_type": content_type}
+        return default_storage.url(key, parameters=parameters)  # type: ignore[call-arg]
     if provider_name() != "s3":
         return None
     # S3Storage.url takes these; the base Storage signature does not know them.
     return default_storage.url(  # type: ignore[call-arg]
         key,
-        parameters={"ResponseContentDisposition": f'inline; filename="{filename}"'},
+        parameters={
+            "ResponseContentDisposition": f'inline; filename="{filename}"',
+            "ResponseContentType": content_type,
+        },
         expire=expires_in,
     )
 

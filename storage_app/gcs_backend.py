@@ -59,7 +59,7 @@ class GoogleCloudStorage(gcloud.GoogleCloudStorage):
         return self._client
 
     def url(self, name: str, parameters: dict[str, Any] | None = None) -> str:
-        """A V4 signed GET URL; parameters: `expires_in` (seconds) and `filename`."""
+        """A V4 signed GET URL; parameters: `expires_in` (seconds), `filename` and `content_type`."""
         name = self._normalize_name(clean_name(name))
         options = parameters or {}
         blob = self.bucket.blob(name)  # creates the client, and with it signing_credentials
@@ -72,6 +72,7 @@ class GoogleCloudStorage(gcloud.GoogleCloudStorage):
             credentials=self.signing_credentials,
             expires_in=int(options.get("expires_in") or self.expiration.total_seconds()),
             filename=str(options.get("filename") or posixpath.basename(name)),
+            content_type=str(options.get("content_type") or "application/pdf"),
             service_account_email=self.sa_email,
         )
 

@@ -531,7 +531,9 @@ def file_links(file: StoredFile, *, request=None) -> dict[str, str]:  # type: ig
     keep_until = file.expires_at or (timezone.now() + _FAR_FUTURE)
     url = links.absolute(links.signed_path(file.id, int(keep_until.timestamp())), request)
     signed_expires = now + ttl
-    direct = builtin.presigned_url(file.storage_key, expires_in=ttl, filename=file.filename)
+    direct = builtin.presigned_url(
+        file.storage_key, expires_in=ttl, filename=file.filename, content_type=file.content_type
+    )
     signed = direct or links.absolute(links.signed_path(file.id, signed_expires), request)
     return {
         "url": url,
@@ -551,7 +553,12 @@ def file_download_url(*, file: StoredFile, request=None) -> str:  # type: ignore
     if file.is_deleted:
         raise FileGone()
     if file.storage_key:
-        direct = builtin.presigned_url(file.storage_key, expires_in=DOWNLOAD_LINK_TTL_SECONDS, filename=file.filename)
+        direct = builtin.presigned_url(
+            file.storage_key,
+            expires_in=DOWNLOAD_LINK_TTL_SECONDS,
+            filename=file.filename,
+            content_type=file.content_type,
+        )
         if direct:
             return direct
         return links.absolute(links.signed_path(file.id, int(time.time()) + DOWNLOAD_LINK_TTL_SECONDS), request)

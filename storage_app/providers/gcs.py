@@ -44,10 +44,11 @@ def signed_get_url(
     credentials: Credentials,
     expires_in: int,
     filename: str,
+    content_type: str = "application/pdf",
     service_account_email: str | None = None,
     api_access_endpoint: str | None = None,
 ) -> str:
-    """A V4 signed GET URL (`X-Goog-Algorithm=GOOG4-RSA-SHA256`), shown inline as a PDF.
+    """A V4 signed GET URL (`X-Goog-Algorithm=GOOG4-RSA-SHA256`), shown inline (as a PDF by default).
 
     A service-account key signs locally. Credentials without a private key (workload identity on
     GKE, Cloud Run, Compute Engine) sign through IAM's signBlob as their service account, which
@@ -58,7 +59,7 @@ def signed_get_url(
         "method": "GET",
         "expiration": timedelta(seconds=expires_in),
         "response_disposition": f'inline; filename="{filename}"',
-        "response_type": "application/pdf",
+        "response_type": content_type,
     }
     if api_access_endpoint:
         params["api_access_endpoint"] = api_access_endpoint
@@ -174,7 +175,7 @@ class GCSStore:
         except _FAILURES as exc:
             raise self._failed(exc) from exc
 
-    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str:
+    def presigned_get(self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf") -> str:
         """Signed locally with the connection's key; no request is made."""
         try:
             return signed_get_url(
@@ -182,6 +183,7 @@ class GCSStore:
                 credentials=self.signer,
                 expires_in=expires_in,
                 filename=filename,
+                content_type=content_type,
                 api_access_endpoint=self.link_endpoint,
             )
         except (*_FAILURES, ValueError) as exc:

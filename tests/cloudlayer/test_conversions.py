@@ -224,7 +224,7 @@ def test_the_webhook_gets_the_finished_job_signed(cl, api, receiver):
     # Signed like every Fileloom webhook, with the secret of the URL's endpoint.
     [endpoint] = api.get("/v1/webhooks").json()["data"]
     assert endpoint["url"] == receiver.url and endpoint["events"] == []
-    secret = api.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret", json={"graceHours": 0}).json()["data"]["secret"]
+    secret = api.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret", json={"gracePeriodHours": 0}).json()["data"]["secret"]
     response = cl.post("v2", "/html/pdf", json={"html": b64(HTML), "webhook": receiver.url})
     second = receiver.wait_for(2)[1]
     assert second.json["id"] == response.json()["id"]

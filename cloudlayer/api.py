@@ -18,10 +18,10 @@ from rest_framework.views import APIView
 from accounts.models import Permission
 from cloudlayer import selectors, services
 from cloudlayer.access import CloudlayerRateThrottle
-from cloudlayer.errors import InvalidParameter, NotSupported, Problem, exception_handler
+from cloudlayer.errors import NotSupported, exception_handler
 from cloudlayer.params import form_body, parse_conversion
 from cloudlayer.payloads import asset_data, job_data
-from fileloom.api_toolkit import AnyOf
+from fileloom.api_toolkit import AnyOf, page_params
 from fileloom.errors import NotFound
 from storage_app import selectors as storage_selectors
 from storage_app.models import StorageConnection
@@ -35,7 +35,6 @@ from templates_app.selectors import template_list
 # cl-cluster-id: the host that answered (one "cluster" per Fileloom web host).
 CLUSTER_ID = platform.node() or "fileloom"
 DEFAULT_PAGE_SIZE = 25
-MAX_PAGE_SIZE = 100
 # Reading a job or an asset: pdf.read, or pdf.generate for what the key itself created.
 READ_ACCESS = AnyOf((Permission.PDF_READ, Permission.PDF_GENERATE))
 
@@ -51,27 +50,9 @@ class CloudlayerView(APIView):
 
 
 def _page(request: Request) -> tuple[int, int]:
-    """`limit` (1..100, default 25) and `offset` (≥ 0, default 0) from the query string."""
-    values = {}
-    problems = []
-    for name, default, minimum, maximum in (("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE), ("offset", 0, 0, None)):
-        raw = request.query_params.get(name)
-        if raw in (None, ""):
-            values[name] = default
-            continue
-        try:
-            value = int(raw)
-        except ValueError:
-            problems.append(Problem(name, "type", f"'{name}' must be a whole number"))
-            continue
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            problems.append(Problem(name, "out_of_range", f"'{name}' must be {bounds}"))
-            continue
-        values[name] = value
-    if problems:
-        raise InvalidParameter(problems)
-    return values["limit"], values["offset"]
+    """`limit` (1..100, default 25, cloudlayer's) and `offset` from the query string."""
+    page = page_params(request, default_limit=DEFAULT_PAGE_SIZE)
+    return page.limit, page.offset
 
 
 # --- Jobs and assets -----------------------------------------------------------------------

@@ -90,7 +90,7 @@ class Conversion:
     inline: bool
     timeout_ms: int | None
     options: dict[str, Any] = field(default_factory=dict)  # Fileloom page options
-    image: dict[str, Any] = field(default_factory=dict)  # {type, quality, transparent, trim}
+    image_type: str = ""  # png, jpeg or webp for image output
     html: str | None = None
     template_id: str | None = None
     template: str | None = None
@@ -392,7 +392,7 @@ def _band(reader: Reader, name: str, page_margin: dict[str, float], edge: str) -
     inner_margin = band.nested("margin")
     css = []
     if style is not None:
-        css.append(_css_declarations(style, name + ".style"))
+        css.append(_css_declarations(style))
     if inner_margin is not None:
         for side in ("top", "right", "bottom", "left"):
             length = inner_margin.dimension(side)
@@ -400,7 +400,7 @@ def _band(reader: Reader, name: str, page_margin: dict[str, float], edge: str) -
                 css.append(f"padding-{side}: {length}mm")
     content = f'<div style="{"; ".join(c for c in css if c)}">{html}</div>' if any(css) else html
     if image_style is not None:
-        declarations = _css_declarations(image_style, name + ".imageStyle")
+        declarations = _css_declarations(image_style)
         content = (
             f"<style>.fl-running-{'header' if edge == 'top' else 'footer'} img {{{declarations}}}</style>{content}"
         )
@@ -414,7 +414,7 @@ def _band(reader: Reader, name: str, page_margin: dict[str, float], edge: str) -
 _CSS_PROPERTY = re.compile(r"^-?[a-zA-Z][a-zA-Z0-9-]*$")
 
 
-def _css_declarations(style: Reader, what: str) -> str:
+def _css_declarations(style: Reader) -> str:
     """{"fontSize": "10px", "border-bottom": "1px solid"} as `font-size: 10px; border-bottom: 1px solid`."""
     parts = []
     for key, value in style.data.items():
@@ -581,7 +581,7 @@ def parse_conversion(
             if print_background is not None or not saved_template:
                 options["printBackground"] = bool(print_background)
         else:
-            conversion.image = _image(reader)
+            conversion.image_type = _image(reader, options)
         _engine_check(reader, options, timeout)
         conversion.options = options
 
@@ -612,18 +612,21 @@ def parse_conversion(
     return conversion
 
 
-def _image(reader: Reader) -> dict[str, Any]:
+def _image(reader: Reader, options: dict[str, Any]) -> str:
+    """The image type; quality, transparency and trimming go into the image options."""
     image_type = reader.choice("imageType", IMAGE_TYPES) or "png"
     quality = reader.number("quality", minimum=0, maximum=100, integer=True)
     transparent = bool(reader.boolean("transparent"))
     if transparent and image_type == "jpeg":
         reader.problem("transparent", "invalid", "needs imageType png or webp (JPEG has no transparency)")
-    return {
-        "type": image_type,
-        "quality": 80 if quality is None else int(quality),
-        "transparent": transparent,
-        "trim": bool(reader.boolean("trim")),
-    }
+    options["imageType"] = image_type
+    if quality is not None and image_type != "png":
+        options["quality"] = int(quality)
+    if transparent:
+        options["transparent"] = True
+    if reader.boolean("trim"):
+        options["trim"] = True
+    return image_type
 
 
 def _template_source(reader: Reader, conversion: Conversion) -> None:

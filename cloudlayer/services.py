@@ -136,8 +136,8 @@ def capability_check(conversion: Conversion) -> None:
     source = conversion.job_type.split("-")[0]
     if source == "url" and "chromium" not in ENGINE_NAMES:
         raise NotSupported("URL conversions need the Chromium engine, which is not installed on this server")
-    if conversion.output == "image" and conversion.image["type"] not in jobs.RENDERED_FORMATS:
-        raise NotSupported(f"{conversion.image['type']} images cannot be rendered by this server yet")
+    if conversion.output == "image" and conversion.image_type not in jobs.RENDERED_FORMATS:
+        raise NotSupported(f"{conversion.image_type} images cannot be rendered by this server yet")
 
 
 def conversion_start(*, api_key, request_id: str, conversion: Conversion) -> Generation:  # type: ignore[no-untyped-def]
@@ -172,7 +172,7 @@ def conversion_start(*, api_key, request_id: str, conversion: Conversion) -> Gen
         filename=conversion.filename,
         options=conversion.options,
         is_async=conversion.is_async,
-        output_format="pdf" if output == "pdf" else conversion.image["type"],
+        output_format="pdf" if output == "pdf" else conversion.image_type,
         client_meta=meta,
         storage_connection_id=storage_connection_id,
     )

@@ -224,7 +224,9 @@ def test_the_webhook_gets_the_finished_job_signed(cl, api, receiver):
     # Signed like every Fileloom webhook, with the secret of the URL's endpoint.
     [endpoint] = api.get("/v1/webhooks").json()["data"]
     assert endpoint["url"] == receiver.url and endpoint["events"] == []
-    secret = api.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret", json={"gracePeriodHours": 0}).json()["data"]["secret"]
+    secret = api.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret", json={"gracePeriodHours": 0}).json()["data"][
+        "secret"
+    ]
     response = cl.post("v2", "/html/pdf", json={"html": b64(HTML), "webhook": receiver.url})
     second = receiver.wait_for(2)[1]
     assert second.json["id"] == response.json()["id"]
@@ -316,6 +318,14 @@ def test_docx_html_async_as_the_python_sdk_sends_it(cl):
     html = requests.get(job["assetUrl"], timeout=30)
     assert b"Paragraph for the web" in html.content
     assert StoredFile.objects.get(pk=job["assetId"]).content_type.startswith("text/html")
+
+
+def test_docx_html_synchronously_on_v1(cl):
+    response = cl.post("v1", "/docx/html", files={"file": ("notes.docx", make_docx("Notes", "Inline html body"))})
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="document.html"'
+    assert b"Inline html body" in response.content
 
 
 def test_docx_conversions_refuse_what_is_not_a_docx(cl):
@@ -429,3 +439,24 @@ def test_storage_by_an_unknown_id_is_422_and_an_empty_one_400(cl):
     error = assert_cl_error(response, 422, "INVALID_PARAMETER", field="storage.id")
     assert error["details"]["reason"] == "not_found"
     assert_cl_error(cl.post("v2", "/html/pdf", json={"html": b64(HTML), "storage": {}}), 400, "INVALID_PARAMETER")
+
+
+# --- Not available on this server (yet) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/html/image", {"html": b64(HTML)}),
+        ("/template/image", {"template": b64("<p>{{x}}</p>"), "data": {"x": 1}, "imageType": "jpg"}),
+        ("/url/pdf", {"url": "https://example.com/"}),
+        ("/url/image", {"url": "https://example.com/"}),
+    ],
+)
+def test_conversions_whose_engine_is_missing_are_501_after_validation(cl, version, path, body):
+    error = assert_cl_error(cl.post(version, path, json=body), 501, "NOT_SUPPORTED")
+    assert "Chromium" in error["message"] or "images" in error["message"]
+    # The parameters are still checked first: a bad request stays a 400.
+    assert_cl_error(cl.post(version, path, json={**body, "async": "no"}), 400, "INVALID_PARAMETER", field="async")
+    assert cl.get(version, "/jobs").json() == []

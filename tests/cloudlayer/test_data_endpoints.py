@@ -114,7 +114,7 @@ def test_lists_are_newest_first_25_by_default_at_most_100_with_offset(cl, api, o
     assert {job["id"] for job in tail}.isdisjoint({job["id"] for job in default})
     assert_cl_error(cl.get("v2", "/jobs", params={"limit": 101}), 422, "INVALID_PARAMETER", field="limit")
     assert_cl_error(cl.get("v2", "/jobs", params={"offset": -1}), 422, "INVALID_PARAMETER", field="offset")
-    assert_cl_error(cl.get("v2", "/assets", params={"limit": "ten"}), 400, "INVALID_PARAMETER", field="limit")
+    assert_cl_error(cl.get("v2", "/assets", params={"limit": "ten"}), 422, "INVALID_PARAMETER", field="limit")
     failed = tail[-1]
     assert failed["status"] == "error" and failed["error"] == "bulk" and failed["apiCreditCost"] == 0
     assert len(cl.get("v1", "/assets", params={"limit": 2}).json()) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -50,6 +51,30 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="fileloom"'
+
+
+class ApiKeySchemes(OpenApiAuthenticationExtension):
+    """The two ways ApiKeyAuthentication reads a key, as OpenAPI security schemes (either one).
+
+    Declared so that /v1/docs offers "Authorize" and its "Try it out" requests carry the key.
+    """
+
+    target_class = ApiKeyAuthentication
+    name = ["ApiKeyAuth", "BearerAuth"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [{"ApiKeyAuth": []}, {"BearerAuth": []}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "An API key: fl_live_… or fl_test_…",
+            },
+            {"type": "http", "scheme": "bearer", "description": "The same API key as `Authorization: Bearer fl_…`"},
+        ]
 
 
 class AnyOf(tuple):

@@ -1,7 +1,8 @@
 """Per-workspace request rate limits (fixed one-minute windows in the shared cache).
 
-The cache is Redis in production, so every web process counts against the same window; the
-embedded default uses an in-process cache.
+The cache is Redis in production and a SQLite file on the embedded default
+(fileloom.sqlitecache); either way every web process counts against the same window, and the
+increment is atomic.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ def rate_limit_hit(*, workspace_id: str, limit: int, now: float | None = None) -
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     key = f"ratelimit:{workspace_id}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    # It runs on every request: one atomic increment, unless this is the window's first hit.
     try:
         count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
-        count = 1
+    except ValueError:
+        cache.add(key, 0, timeout=WINDOW_SECONDS + 5)  # only one process creates it
+        count = cache.incr(key)
     reset_at = (window + 1) * WINDOW_SECONDS
     state = RateLimitState(limit=limit, remaining=max(limit - count, 0), reset_at=reset_at)
     return count <= limit, state

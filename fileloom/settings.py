@@ -66,6 +66,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_origins(name: str) -> list[str]:
+    """Browser origins (`https://app.example.com`, comma-separated), or `*` for any origin."""
+    origins = env_list(name, [])
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s?#]+", origin):
+            raise SettingError(f"{name}: {origin!r} is not an origin like https://app.example.com (or *)")
+    return origins
+
+
 def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks = []
     for item in env_list(name, default):
@@ -121,6 +130,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -135,6 +145,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "fileloom.middleware.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that answers (preflights need no key)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -388,7 +399,26 @@ REDIS_CACHE_URL = env_str("CACHE_URL") or (
 if REDIS_CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fileloom"}}
+    # One SQLite file under VAR_DIR: every web process of this machine counts the same window.
+    CACHES = {"default": {"BACKEND": "fileloom.sqlitecache.SQLiteCache", "LOCATION": str(VAR_DIR / "cache.sqlite3")}}
+
+# --- CORS (browser callers; docs/deployment.md) ----------------------------------------------
+# Off unless CORS_ALLOWED_ORIGINS lists origins (or is `*`). Only the API; the admin is same-origin.
+_cors_origins = env_origins("CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_ALL_ORIGINS = "*" in _cors_origins
+CORS_ALLOWED_ORIGINS = [origin for origin in _cors_origins if origin != "*"]
+CORS_URLS_REGEX = r"^/v1/"
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-api-key", "idempotency-key", "x-requested-with"]
+CORS_EXPOSE_HEADERS = [
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "X-Request-Id",
+    "Content-Disposition",
+]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -410,6 +440,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # "Authorize" in /v1/docs keeps the key across reloads (in the browser's localStorage).
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Logging -------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ runtime=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
   libharfbuzz-subset0   # without it WeasyPrint subsets fonts ~6x slower
   fonts-dejavu-core fonts-liberation2 shared-mime-info
+  # What fileloom.io documents expect: CJK text, colour emoji, and Inter / Roboto / Open Sans
+  # by name (without them those families silently fall back to DejaVu).
+  fonts-noto-cjk fonts-noto-color-emoji fonts-inter fonts-roboto fonts-open-sans
   libreoffice-writer-nogui   # DOCX → PDF/HTML (cloudlayer docx/pdf, docx/html), headless, no GUI toolkit
 )
 # Node.js: npm installs the admin's code editor (and, for tests, the handlebars.js reference).

@@ -5,9 +5,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from accounts.admin_scope import WorkspaceScopedAdmin
 from accounts.models import Role
+from fileloom.admin_columns import short_datetime, shortened
 from fileloom.errors import ApplicationError
 from storage_app.models import StorageConnection, StoredFile
 from storage_app.services import ConnectionInput, storage_connection_create, storage_connection_update
@@ -16,20 +20,37 @@ from storage_app.services import ConnectionInput, storage_connection_create, sto
 @admin.register(StoredFile)
 class StoredFileAdmin(WorkspaceScopedAdmin):
     add_role = change_role = delete_role = None  # members read; files are written by generations
-    list_display = [
-        "id",
-        "filename",
-        "workspace",
-        "size",
-        "storage_provider",
-        "storage_mode",
-        "created_at",
-        "expires_at",
-        "deleted_at",
-    ]
-    list_filter = ["storage_provider", "storage_mode", "workspace"]
+    list_display = ["id", "short_filename", "workspace_name", "size_label", "created", "expires"]
+    list_select_related = ["workspace"]
+    list_filter = ["storage_provider", "storage_mode", "workspace"]  # the provider and mode: as filters
     search_fields = ["id", "filename", "request_id"]
     readonly_fields = [f.name for f in StoredFile._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # files come only from generations, superusers included
+
+    # Short headers and values: the list must fit beside the filters (fileloom.admin_columns).
+    @admin.display(description="Filename", ordering="filename")
+    def short_filename(self, obj: StoredFile) -> str | SafeString:
+        return shortened(obj.filename, 32)
+
+    @admin.display(description="Workspace", ordering="workspace__name")
+    def workspace_name(self, obj: StoredFile) -> str:
+        return obj.workspace.name
+
+    @admin.display(description="Size", ordering="size")
+    def size_label(self, obj: StoredFile) -> str:
+        return filesizeformat(obj.size)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: StoredFile) -> SafeString | None:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Expires", ordering="expires_at")
+    def expires(self, obj: StoredFile) -> SafeString | None:
+        if obj.deleted_at is not None:
+            return format_html("deleted {}", short_datetime(obj.deleted_at))
+        return short_datetime(obj.expires_at)
 
 
 _SECRET = forms.PasswordInput(render_value=False)

@@ -2,7 +2,7 @@
 
 One page per template: name and filename pattern, the draft's HTML and CSS in CodeMirror, its
 test data (JSON, validated on save), the page settings (stored as the generate `options`
-object), a live PNG preview of page 1 rendered from the unsaved editor content, and Publish.
+object), a live PNG preview of any page rendered from the unsaved editor content, and Publish.
 Beside it: the version history with a diff of any two versions (or a version and the draft)
 and Restore. Every write goes through templates_app.services; workspace scoping and roles come
 from accounts.admin_scope (Viewers read, Editors and Owners edit). See docs/admin.md.
@@ -401,14 +401,22 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         return JsonResponse({"error": error}, status=status)
 
     def preview_view(self, request: HttpRequest, object_id: str | None = None) -> HttpResponse:
-        """PNG of page 1 of the editor's current (unsaved) content. Staff session + CSRF; no quota."""
+        """PNG of page `?page=` (default 1) of the editor's current (unsaved) content.
+
+        Staff session + CSRF; no quota."""
         if request.method != "POST":
             return self._json_error(405, "METHOD_NOT_ALLOWED", "POST the editor form.")
+        raw_page = request.GET.get("page", "1")
+        if not raw_page.isdigit() or int(raw_page) < 1:
+            return self._json_error(
+                400, "VALIDATION_ERROR", "Invalid page.", ["page: must be a whole number of at least 1"]
+            )
+        page = int(raw_page)
         template = self._visible(request, object_id) if object_id is not None else None
         try:
             if template is not None and not self.has_change_permission(request, template):
                 # Viewers see the saved draft, whatever they post.
-                result = services.template_preview(template=template, output_format="png")
+                result = services.template_preview(template=template, output_format="png", page=page)
             else:
                 if template is None and not self.has_add_permission(request):
                     raise PermissionDenied
@@ -428,6 +436,7 @@ class TemplateAdmin(WorkspaceScopedAdmin):
                     settings=draft["settings"],
                     data=draft["test_data"],
                     output_format="png",
+                    page=page,
                 )
         except ApplicationError as error:
             return self._json_error(error.status, str(error.code), error.message, error.details)
@@ -435,6 +444,7 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         return JsonResponse(
             {
                 "image": "data:image/png;base64," + base64.b64encode(result.content).decode(),
+                "page": page,
                 "pageCount": result.page_count,
                 "width": width,
                 "height": height,

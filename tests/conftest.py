@@ -261,3 +261,49 @@ def celery_beat_process(celery_worker_process: Any) -> Any:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+# --- Browser -------------------------------------------------------------------------------
+
+# Debian's chromium, driven by Playwright (admin pages, the API docs). Tests that need it are
+# skipped only when it is not installed (`apt-get install -y chromium`).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Generous: two cores are shared with other test runs, and a preview is a full WeasyPrint render.
+BROWSER_WAIT_MS = 60_000
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
+)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A page in a fresh headless Chromium profile, 1600 x 1100 (tests may resize it)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
+    # plain synchronous code all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1100},
+        )
+        context.set_default_timeout(BROWSER_WAIT_MS)
+        page = context.pages[0] if context.pages else context.new_page()
+        try:
+            yield page
+        finally:
+            context.close()

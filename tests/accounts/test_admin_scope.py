@@ -40,14 +40,14 @@ def _file(workspace: Workspace, filename: str) -> StoredFile:
 def test_staff_see_only_their_own_workspaces_rows(
     owner: Any, outsider: Any, globex: Workspace, acme: Workspace
 ) -> None:
-    _generation(acme, "req_acme_1")
-    _generation(globex, "req_globex_1")
+    mine = _generation(acme, "req_acme_1")
+    theirs = _generation(globex, "req_globex_1")
     _file(acme, "acme-report.pdf")
     _file(globex, "globex-secret.pdf")
     client = client_for(owner.user)
 
     generations = client.get("/admin/documents/generation/").content.decode()
-    assert "req_acme_1" in generations and "req_globex_1" not in generations
+    assert mine.pk in generations and theirs.pk not in generations
     files = client.get("/admin/storage_app/storedfile/").content.decode()
     assert "acme-report.pdf" in files and "globex-secret.pdf" not in files
     keys = client.get("/admin/accounts/apikey/").content.decode()

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from django.conf import settings
 
 from billing.ratelimit import WINDOW_SECONDS, rate_limit_hit
 from billing.services import limits_set, plan_change, plan_get, quota_set_limit
+from tests.conftest import ROOT, _test_database_url
 from tests.envelope import assert_error
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.waiting import wait_until
 
 
 def fresh_window() -> None:
@@ -93,10 +96,6 @@ def test_a_request_without_a_valid_key_is_not_counted(api, acme):
     assert rate_headers(api.get("/v1/usage"))[1] == 4
 
 
-@pytest.mark.skipif(
-    not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"),
-    reason="the embedded default counts per process (LocMem cache); sharing needs Redis",
-)
 def test_processes_share_one_window_through_the_cache():
     workspace_id = f"ws_shared_{uuid.uuid4().hex[:8]}"
     now = (time.time() // WINDOW_SECONDS) * WINDOW_SECONDS + 1  # one fixed window for both processes
@@ -120,3 +119,72 @@ def test_processes_share_one_window_through_the_cache():
     assert counts == list(range(1, 61))
     allowed, state = rate_limit_hit(workspace_id=workspace_id, limit=100, now=now)
     assert allowed and state.remaining == 100 - 61
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def two_web_servers(transactional_db) -> Iterator[list[str]]:
+    """Two gunicorn servers (one process each) on two ports, sharing this run's database and var
+    dir, as `make run`'s web processes share them."""
+    env = {**os.environ, "FILELOOM_TEST_RUN": "1", "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+    servers: list[tuple[str, subprocess.Popen]] = []
+    try:
+        for n in range(2):
+            port = _free_port()
+            command = [sys.executable, "-m", "gunicorn", "fileloom.wsgi", "--bind", f"127.0.0.1:{port}"]
+            command += ["--workers", "1", "--threads", "8", "--worker-class", "gthread", "--no-control-socket"]
+            with (settings.VAR_DIR / f"ratelimit-web-{n}.log").open("w") as log:
+                process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            servers.append((f"http://127.0.0.1:{port}", process))
+        for url, _ in servers:
+
+            def answers(url: str = url) -> bool:
+                try:
+                    return requests.get(f"{url}/v1/usage", timeout=30).status_code == 401
+                except requests.RequestException:  # not listening yet, or still loading Django
+                    return False
+
+            assert wait_until(answers, timeout=90, interval=0.2), f"{url} did not start"
+        yield [url for url, _ in servers]
+    finally:
+        for _, process in servers:
+            process.terminate()
+        for _, process in servers:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def test_two_web_processes_accept_exactly_the_limit_with_one_countdown(acme, owner, two_web_servers):
+    limit = 30
+    limits_set(workspace=acme, requests_per_minute=limit)
+    first, second = two_web_servers
+    headers = {"X-API-Key": owner.raw_key}
+
+    def usage(n: int) -> requests.Response:
+        return requests.get(f"{(first, second)[n % 2]}/v1/usage", headers=headers, timeout=60)
+
+    fresh_window()
+    # One request at a time, alternating between the processes: a single countdown.
+    sequential = [usage(n) for n in range(10)]
+    assert [r.status_code for r in sequential] == [200] * 10
+    assert [rate_headers(r)[1] for r in sequential] == list(range(limit - 1, limit - 11, -1))
+
+    # A concurrent burst over both: the rest of the limit is accepted, each count handed out once.
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        burst = list(pool.map(usage, range(40)))
+    accepted = [r for r in burst if r.status_code == 200]
+    refused = [r for r in burst if r.status_code != 200]
+    assert len(sequential) + len(accepted) == limit
+    assert sorted(rate_headers(r)[1] for r in accepted) == list(range(limit - 10))
+    for response in refused:
+        assert_error(response, 429, "RATE_LIMIT_EXCEEDED")
+        assert rate_headers(response)[:2] == (limit, 0)
+    assert len({rate_headers(r)[2] for r in sequential + burst}) == 1  # all in one window

@@ -305,6 +305,30 @@ def test_a_viewer_previews_the_saved_draft_whatever_they_post(viewer: Any, invoi
     assert as_viewer.tobytes() != as_editor.tobytes()
 
 
+@pytest.mark.usefixtures("celery_worker_process")
+def test_the_preview_shows_the_page_asked_for(teammate: Any, invoice: Template, viewer: Any) -> None:
+    two_pages = '<h1>One</h1><h1 style="page-break-before: always; font-size: 90px">Two</h1>'
+    url = f"/admin/templates_app/template/{quote(invoice.pk)}/preview/"
+    client = client_for(teammate.user)
+
+    first = client.post(url, editor_form(invoice, html=two_pages))
+    second = client.post(f"{url}?page=2", editor_form(invoice, html=two_pages))
+    assert second.status_code == 200, second.content
+    assert (first.json()["page"], second.json()["page"]) == (1, 2)
+    assert first.json()["pageCount"] == second.json()["pageCount"] == 2
+    assert png_of(first).tobytes() != png_of(second).tobytes()
+
+    missing = client.post(f"{url}?page=3", editor_form(invoice, html=two_pages))
+    assert missing.status_code == 400
+    assert missing.json()["error"]["message"] == "page 3 does not exist: the document has 2 page(s)"
+    for bad in ("0", "two", "-1"):
+        refused = client.post(f"{url}?page={bad}", editor_form(invoice, html=two_pages))
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "VALIDATION_ERROR", bad
+    # A viewer pages through the saved draft (one page here).
+    assert client_for(viewer).post(f"{url}?page=2", {}).status_code == 400
+    assert client_for(viewer).post(f"{url}?page=1", {}).json()["page"] == 1
+
+
 # --- roles and workspaces ------------------------------------------------------------------------
 
 

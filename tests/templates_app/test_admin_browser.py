@@ -8,8 +8,9 @@ text. Restore and the diff page are driven through the same browser. Skipped onl
 
 from __future__ import annotations
 
+import base64
+import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,57 +18,20 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.admin.utils import quote
+from PIL import Image
 
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.services import template_create, template_publish
+from tests.conftest import needs_chromium
 from tests.pdfs import parse_pdf
 from tests.staff import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Generous: two cores are shared with other test runs, and a preview is a full WeasyPrint render.
-WAIT_MS = 60_000
 SCREENSHOT_DIR = settings.VAR_DIR / "screenshots"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 ORIGINAL_HTML = "<h1>Invoice {{invoiceNumber}}</h1>\n<p>Bill to: {{customer}}</p>\n"
 TEST_DATA = {"invoiceNumber": "INV-7", "customer": "Ada Lovelace"}
-
-
-@pytest.fixture
-def browser_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
-    # plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1100},
-        )
-        context.set_default_timeout(WAIT_MS)
-        page = context.pages[0] if context.pages else context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
 
 
 @pytest.fixture
@@ -214,3 +178,75 @@ def test_a_viewer_gets_a_read_only_editor_with_a_preview(
     assert wait_for_renders(page, 1).startswith("data:image/png;base64,")
     assert page.locator("input[name=_save], input[name=_publish], .CodeMirror").count() == 0
     assert "Invoice {{invoiceNumber}}" in page.inner_text("pre.fl-code >> nth=0")
+
+
+def pages_html(*colours: str) -> str:
+    """One page per colour, each filled by a block of that colour."""
+    return "".join(
+        f'<div style="{"page-break-before: always; " if n else ""}height: 120mm; background: {colour}">'
+        f"Page {n + 1}</div>"
+        for n, colour in enumerate(colours)
+    )
+
+
+def colour_of(data_url: str) -> str:
+    """The colour that fills the previewed page: red, green or blue."""
+    image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB")
+    counts = {"red": 0, "green": 0, "blue": 0}
+    for r, g, b in image.get_flattened_data():
+        if r > 200 and g < 60 and b < 60:
+            counts["red"] += 1
+        elif g > 100 and r < 60 and b < 60:
+            counts["green"] += 1
+        elif b > 200 and r < 60 and g < 60:
+            counts["blue"] += 1
+    colour, pixels = max(counts.items(), key=lambda item: item[1])
+    assert pixels > image.width * image.height // 4, counts
+    return colour
+
+
+def test_an_editor_pages_through_the_preview_and_enlarges_it(
+    browser_page: Any, live_server: Any, celery_worker_process: Any, teammate: Any, acme: Any
+) -> None:
+    template = template_create(workspace=acme, name="Three pages", html=pages_html("red", "green", "blue"))
+    page = browser_page
+    log_in(page, live_server.url, teammate.user.username, f"/admin/templates_app/template/{quote(template.pk)}/change/")
+
+    assert colour_of(wait_for_renders(page, 1)) == "red"
+    assert page.inner_text("#fl-preview-page") == "Page 1 of 3"
+    assert page.is_disabled("#fl-preview-prev") and page.is_enabled("#fl-preview-next")
+
+    page.click("#fl-preview-next")
+    assert colour_of(wait_for_renders(page, 2)) == "green"
+    assert page.inner_text("#fl-preview-page") == "Page 2 of 3"
+    page.click("#fl-preview-next")
+    assert colour_of(wait_for_renders(page, 3)) == "blue"
+    assert page.is_disabled("#fl-preview-next")
+    page.click("#fl-preview-prev")
+    assert colour_of(wait_for_renders(page, 4)) == "green"
+    page.click("#fl-preview-next")
+    assert colour_of(wait_for_renders(page, 5)) == "blue"
+
+    # Enlarge: the page at its rendered size over the window; Escape brings the sidebar back.
+    small = page.locator("#fl-preview-image").bounding_box()
+    page.click("#fl-preview-enlarge")
+    large = page.locator("#fl-preview-image").bounding_box()
+    natural_width = page.evaluate("document.getElementById('fl-preview-image').naturalWidth")
+    assert small and large and large["width"] > 1.8 * small["width"]
+    assert abs(large["width"] - natural_width) <= 1
+    assert page.get_attribute("#fl-preview-enlarge", "aria-pressed") == "true"
+    panel = page.locator("#fl-preview").bounding_box()
+    viewport = page.viewport_size
+    assert panel and viewport and panel["x"] >= 0 and panel["x"] + panel["width"] <= viewport["width"]
+    screenshot(page, "template-preview-enlarged.png")
+    page.keyboard.press("Escape")
+    assert page.locator("#fl-preview-image").bounding_box() == small
+
+    # An edit that removes the page on show: the preview moves to the new last page, no error.
+    page.evaluate(
+        "html => document.querySelector('.CodeMirror[data-field=html]').CodeMirror.setValue(html)",
+        pages_html("red", "green"),
+    )
+    assert colour_of(wait_for_renders(page, 6)) == "green"
+    assert page.inner_text("#fl-preview-page") == "Page 2 of 2"
+    assert page.locator("#fl-preview-error").is_hidden()

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 from documents.models import Generation, GenerationStatus
 from storage_app.services import file_links
@@ -73,19 +75,19 @@ def failed_event_data(generation: Generation) -> dict[str, Any]:
     }
 
 
-# Bodies of the webhook a request itself names (cloudlayer's `webhook`), by the API that took
-# it (Generation.client_meta["api"]). That API's app registers its builder when Django starts:
-# documents sends the webhook but cannot import the apps above it.
-REQUEST_WEBHOOK_BODIES: dict[str, Callable[[Generation], dict[str, Any]]] = {}
-
-
 def request_webhook(generation: Generation) -> tuple[str, str, dict[str, Any]] | None:
-    """(url, event type, body) of a finished generation's own webhook, or None."""
+    """(url, event type, body) of a finished generation's own webhook, or None.
+
+    A request may name its own webhook (cloudlayer's `webhook`); the body is the one of the API
+    that took it (Generation.client_meta["api"]), built by the function the project names in
+    settings.REQUEST_WEBHOOK_BODIES: documents cannot import the API apps above it.
+    """
     meta = generation.client_meta or {}
-    builder = REQUEST_WEBHOOK_BODIES.get(str(meta.get("api")))
-    if not meta.get("webhook") or builder is None or not generation.is_finished:
+    path = settings.REQUEST_WEBHOOK_BODIES.get(str(meta.get("api")))
+    if not meta.get("webhook") or path is None or not generation.is_finished:
         return None
-    return str(meta["webhook"]), f"{meta['api']}.job", builder(generation)
+    build: Callable[[Generation], dict[str, Any]] = import_string(path)
+    return str(meta["webhook"]), f"{meta['api']}.job", build(generation)
 
 
 def generation_event_type(generation: Generation) -> str | None:

@@ -373,6 +373,8 @@ if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", CLOUDLAYER_URL_PREF
 CLOUDLAYER_ENGINE = env_str("CLOUDLAYER_ENGINE", "chromium")
 if CLOUDLAYER_ENGINE not in ("weasyprint", "chromium"):
     raise SettingError("CLOUDLAYER_ENGINE must be weasyprint or chromium")
+# A request's own webhook gets the body of the API that took it (documents.payloads.request_webhook).
+REQUEST_WEBHOOK_BODIES = {"cloudlayer": "cloudlayer.payloads.webhook_body"}
 # Time limit of one office conversion (DOCX → PDF/HTML) or PDF merge; the converter process
 # group is killed when it runs out.
 CONVERT_TIMEOUT_SECONDS = env_int("CONVERT_TIMEOUT_SECONDS", 120) or 120

@@ -16,8 +16,9 @@ from storage_app.models import StoredFile
 from tests.cloudlayer.conftest import assert_cl_error, assert_rate_headers, b64
 from tests.conftest import ROOT, start_worker, stop_worker
 from tests.pdfs import mm_to_pt, parse_pdf
-from tests.rendering.test_office import make_docx
+from tests.rendering.test_office import alive, make_docx
 from tests.storage_app.conftest import REGION, bucket, moto_open  # noqa: F401 - fixtures
+from tests.waiting import wait_until
 from tests.webhooks.conftest import signature_matches
 
 LOOPBACK_QUEUE = "convert-loopback"
@@ -460,3 +461,49 @@ def test_conversions_whose_engine_is_missing_are_501_after_validation(cl, versio
     # The parameters are still checked first: a bad request stays a 400.
     assert_cl_error(cl.post(version, path, json={**body, "async": "no"}), 400, "INVALID_PARAMETER", field="async")
     assert cl.get(version, "/jobs").json() == []
+
+
+def test_inputs_are_deleted_when_the_job_ends(cl):
+    from storage_app import builtin
+
+    first, second = _pdf(cl, "one"), _pdf(cl, "two")
+    response = cl.post(
+        "v1", "/pdf/merge", files=[("file", ("a.pdf", first)), ("file", ("b.pdf", second))], data={"storage": "true"}
+    )
+    assert response.status_code == 200, response.text
+    generation = Generation.objects.get(pk=response.headers["cl-worker-job-id"])
+    keys = [item["key"] for item in generation.inputs]
+    assert len(keys) == 2
+    assert wait_until(lambda: not any(builtin.exists(key) for key in keys), timeout=30)
+
+
+HUNG_QUEUE = "convert-hung"
+
+
+@pytest.fixture(scope="module")
+def hung_converter(celery_worker_process, tmp_path_factory):
+    """A converter worker whose LibreOffice hangs, with a 3 s conversion limit."""
+    folder = tmp_path_factory.mktemp("hung")
+    script = folder / "soffice.bin"
+    script.write_text(f'#!/bin/sh\necho $$ >> "{folder}/pids"\nexec sleep 600\n')
+    script.chmod(0o755)
+    worker = start_worker(
+        settings.VAR_DIR / "worker-hung.log",
+        extra_env={"SOFFICE_BINARY": str(script), "CONVERT_TIMEOUT_SECONDS": "4"},
+        queues=HUNG_QUEUE,
+    )
+    yield folder / "pids"
+    stop_worker(worker)
+    (ROOT / "control" / f"{HUNG_QUEUE}.exchange").unlink(missing_ok=True)
+
+
+def test_a_hung_conversion_is_a_504_and_its_process_is_gone(cl, hung_converter, monkeypatch):
+    monkeypatch.setattr(jobs, "CONVERT_QUEUE", HUNG_QUEUE)
+    monkeypatch.setattr(settings, "CONVERT_TIMEOUT_SECONDS", 4)  # the web's wait matches the worker's limit
+    response = cl.post("v1", "/docx/pdf", files={"file": ("slow.docx", make_docx("Never", "converted"))})
+    error = assert_cl_error(response, 504, "TIMEOUT")
+    assert "timed out" in error["message"]
+    [pid] = [int(line) for line in hung_converter.read_text().split()]
+    assert wait_until(lambda: not alive(pid), timeout=10)
+    [job] = cl.get("v1", "/jobs").json()
+    assert job["status"] == "error" and job["type"] == "docx-pdf" and "timed out" in job["error"]

@@ -57,7 +57,8 @@ def test_bytes_that_are_not_a_docx_are_refused_before_libreoffice_runs():
         office.convert(b"plain text, not a zip", source_extension="docx", target="pdf")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except FileNotFoundError:
@@ -85,7 +86,7 @@ def test_a_hung_converter_is_killed_with_its_whole_process_group(tmp_path, setti
         office.convert(office_sample(), source_extension="docx", target="pdf", timeout=2)
     assert time.monotonic() - started < 10
     leader, helper = (int(pid) for pid in pids_file.read_text().split())
-    assert wait_until(lambda: not _alive(leader) and not _alive(helper), timeout=10)
+    assert wait_until(lambda: not alive(leader) and not alive(helper), timeout=10)
 
 
 def office_sample() -> bytes:
@@ -116,10 +117,10 @@ def test_the_converter_dies_with_a_worker_that_is_killed_outright(tmp_path):
     try:
         assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=60)
         converter_pid = int(pid_file.read_text())
-        assert _alive(converter_pid)
+        assert alive(converter_pid)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
-        assert wait_until(lambda: not _alive(converter_pid), timeout=10)
+        assert wait_until(lambda: not alive(converter_pid), timeout=10)
     finally:
         if worker.poll() is None:
             worker.kill()

@@ -530,8 +530,6 @@ def parse_conversion(
         raise BadRequest("The request body must be a JSON object")
     reader = Reader(body)
     source, output = job_type.rsplit("-", 1)
-    if job_type == "merge-pdf":
-        source, output = "merge", "pdf"
 
     is_async = reader.boolean("async")
     is_async = (version == "v2") if is_async is None else is_async
@@ -705,3 +703,8 @@ def _url_source(reader: Reader, conversion: Conversion, *, allow_batch: bool) ->
                     entry[key] = cookie.boolean(key)
                 entry["sameSite"] = cookie.choice("sameSite", ("Strict", "Lax", "None"))
                 conversion.cookies.append({k: v for k, v in entry.items() if v is not None})
+    # Validated above so a malformed value is named precisely; no engine here sends them yet,
+    # and a page fetched without them would silently differ from what was asked for.
+    for name in ("authentication", "cookies"):
+        if reader.has(name) and not any(p["field"].startswith(name) for p in reader.problems):
+            reader.problem(name, "not_supported", "is not supported by this server yet (see docs/cloudlayer.md)")

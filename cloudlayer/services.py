@@ -126,8 +126,6 @@ def _uploaded_inputs(conversion: Conversion) -> list[jobs.Input]:
         inputs.append(jobs.Input(name=name, content=content))
     if problems:
         raise InvalidParameter(problems)
-    if conversion.job_type == "merge-pdf" and len(inputs) < 2:
-        raise InvalidParameter([Problem("file", "missing", "'file' must be at least two PDFs to merge")])
     return inputs
 
 

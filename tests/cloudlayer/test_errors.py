@@ -163,3 +163,21 @@ def test_pdf_to_docx_is_a_clear_not_supported_error(cl):
     response = cl.post("v2", "/pdf/docx", files={"file": ("a.pdf", b"%PDF-1.4")})
     error = assert_cl_error(response, 501, "NOT_SUPPORTED")
     assert "not supported" in error["message"]
+
+
+def test_authentication_and_cookies_are_checked_then_refused_by_name(cl):
+    urls = {"batch": {"urls": ["https://example.com/a.pdf", "https://example.com/b.pdf"]}}
+    error = assert_cl_error(
+        cl.post("v1", "/pdf/merge", json={**urls, "authentication": {"username": "u"}}),
+        400,
+        "INVALID_PARAMETER",
+        field="authentication.password",
+    )
+    assert error["details"]["reason"] == "missing"
+    error = assert_cl_error(
+        cl.post("v1", "/pdf/merge", json={**urls, "cookies": [{"name": "sid", "value": "1"}]}),
+        422,
+        "INVALID_PARAMETER",
+        field="cookies",
+    )
+    assert error["details"]["reason"] == "not_supported"

@@ -10,7 +10,7 @@ EDITOR := templates_app/editor
 run: system-deps venv editor-deps
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo -v0
 	$(PY) manage.py serve
 
 test: system-deps-test venv node-deps

@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from accounts.admin_scope import WorkspaceScopedAdmin, is_unscoped, request_roles
 from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Role, Workspace
+from accounts.plan_rules import plan_rules
 from accounts.selectors import role_at_least
 from accounts.services import api_key_create, api_key_revoke, workspace_create
+from fileloom.errors import PlanLimitReached
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
@@ -19,14 +21,14 @@ class MembershipFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        from billing.selectors import limits_for
-
         if self.instance.pk is None:
             return
         kept = [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
-        limit = limits_for(workspace_id=self.instance.pk).team_members
-        if limit is not None and len(kept) > limit:
-            raise forms.ValidationError(f"Your plan allows {limit} team members. Upgrade the plan to add more.")
+        try:
+            # May it have len(kept) members, i.e. one more than len(kept) - 1?
+            plan_rules().count_limit_check(workspace=self.instance, what="team_members", current_count=len(kept) - 1)
+        except PlanLimitReached as error:
+            raise forms.ValidationError(error.message) from None
 
 
 class MembershipByUsernameForm(forms.ModelForm):

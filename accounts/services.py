@@ -2,17 +2,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import ALL_PERMISSIONS, ApiKey, Membership, Role, Workspace
-from billing.services import plan_limit_check, quota_initialise
+from accounts.plan_rules import plan_rules
+from fileloom.crypto import DecryptionFailed, decrypt_str, encrypt_str
 from fileloom.errors import ValidationFailed
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
@@ -33,7 +39,9 @@ class IssuedKey:
     raw_key: str  # shown once, never stored
 
 
+@transaction.atomic
 def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
+    """A new workspace with a unique slug, set up by the installed plan rules (billing: its plan)."""
     base = slugify(slug or name) or "workspace"
     candidate = base
     n = 2
@@ -41,7 +49,7 @@ def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
         candidate = f"{base}-{n}"
         n += 1
     workspace = Workspace.objects.create(name=name, slug=candidate)
-    quota_initialise(workspace=workspace)
+    plan_rules().workspace_set_up(workspace=workspace)
     return workspace
 
 
@@ -65,7 +73,7 @@ def api_key_create(
         active = ApiKey.objects.filter(workspace=workspace, revoked_at__isnull=True).exclude(
             expires_at__lte=timezone.now()
         )
-        plan_limit_check(workspace=workspace, what="api_keys", current_count=active.count())
+        plan_rules().count_limit_check(workspace=workspace, what="api_keys", current_count=active.count())
         api_key = ApiKey.objects.create(
             workspace=workspace,
             name=name,
@@ -82,7 +90,7 @@ def _workspace_lock(workspace: Workspace) -> None:
     Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
 
 
-def membership_add(*, workspace: Workspace, user, role: str = Role.EDITOR) -> Membership:  # type: ignore[no-untyped-def]
+def membership_add(*, workspace: Workspace, user: User, role: str = Role.EDITOR) -> Membership:
     """Add a user to a workspace within its plan's team size. Adding an existing member changes their role."""
     if role not in Role.values:
         raise ValidationFailed(details=[f"role must be one of {', '.join(Role.values)}"])
@@ -94,7 +102,7 @@ def membership_add(*, workspace: Workspace, user, role: str = Role.EDITOR) -> Me
                 existing.role = role
                 existing.save(update_fields=["role"])
             return existing
-        plan_limit_check(
+        plan_rules().count_limit_check(
             workspace=workspace,
             what="team_members",
             current_count=Membership.objects.filter(workspace=workspace).count(),
@@ -130,3 +138,67 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
 def workspace_create_with_key(*, name: str, key_name: str = "Default key") -> tuple[Workspace, IssuedKey]:
     workspace = workspace_create(name=name)
     return workspace, api_key_create(workspace=workspace, name=key_name)
+
+
+# --- The demo workspace of `make run` ---------------------------------------------------------
+
+DEMO_WORKSPACE_SLUG = "demo"
+DEMO_KEY_NAME = "Demo key (make run)"
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    workspace: Workspace
+    raw_key: str
+    issued: bool  # False: the key saved by an earlier run
+
+
+def demo_key_file() -> Path:
+    """Where the demo key is kept between runs: encrypted (fileloom.crypto), owner-only."""
+    return Path(settings.VAR_DIR) / "demo-key"
+
+
+def demo_key_read() -> DemoKey | None:
+    """The saved demo key, if it still works here (not revoked or expired, in this database)."""
+    try:
+        raw_key = decrypt_str(demo_key_file().read_text().strip())
+    except (OSError, DecryptionFailed):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("workspace")
+        .filter(key_hash=hash_api_key(raw_key), workspace__slug=DEMO_WORKSPACE_SLUG, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )
+    return DemoKey(workspace=api_key.workspace, raw_key=raw_key, issued=False) if api_key else None
+
+
+def _write_owner_only(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.replace(temp, path)
+
+
+@transaction.atomic
+def demo_key_ensure() -> DemoKey:
+    """The demo workspace (created if missing) and a working key for it, the same on every run.
+
+    The raw key is saved encrypted in demo_key_file(), so a restart prints the key a user already
+    has. A key is issued only when there is no saved key that still works; demo keys that can no
+    longer be shown (their file was lost) are revoked then.
+    """
+    saved = demo_key_read()
+    if saved is not None:
+        return saved
+    workspace = Workspace.objects.filter(slug=DEMO_WORKSPACE_SLUG).first() or workspace_create(
+        name="Demo workspace", slug=DEMO_WORKSPACE_SLUG
+    )
+    for lost in ApiKey.objects.filter(workspace=workspace, name=DEMO_KEY_NAME, revoked_at__isnull=True):
+        api_key_revoke(api_key=lost)
+    issued = api_key_create(workspace=workspace, name=DEMO_KEY_NAME)
+    _write_owner_only(demo_key_file(), encrypt_str(issued.raw_key))
+    return DemoKey(workspace=workspace, raw_key=issued.raw_key, issued=True)

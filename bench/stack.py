@@ -38,8 +38,17 @@ _INHERITED_TO_DROP = (
     "AWS_S3_ENDPOINT_URL",
     "DEFAULT_MONTHLY_QUOTA",
     "DJANGO_SETTINGS_MODULE",
-    "FILELOOM_TEST_RUN",
     "FILELOOM_VAR_DIR",
+    # The test run's settings (tests/settings.py), should the bench be started from a test.
+    "OUTBOUND_ALLOWED_NETWORKS",
+    "WEBHOOK_ALLOW_HTTP_LOOPBACK",
+    "GENERATION_HEARTBEAT_SECONDS",
+    "GENERATION_CLAIM_STALE_SECONDS",
+    "GENERATION_REAPER_INTERVAL_SECONDS",
+    "WEBHOOK_RETRY_BASE_SECONDS",
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS",
+    "WEBHOOK_READ_TIMEOUT_SECONDS",
+    "WEBHOOK_DISPATCH_INTERVAL_SECONDS",
     "RENDER_TIMEOUT_SECONDS",
     "BILLING_ENABLED",
     "WORKER_CONCURRENCY",
@@ -64,7 +73,6 @@ def bench_environment(
         {
             "DJANGO_SETTINGS_MODULE": "fileloom.settings",
             "FILELOOM_VAR_DIR": str(var_dir),
-            "FILELOOM_TEST_RUN": "0",
             # Never the checkout's var/secret_key: the bench leaves no trace outside var_dir.
             "SECRET_KEY": os.urandom(24).hex(),
             "DEBUG": "false",

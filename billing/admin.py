@@ -118,7 +118,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         workspace = get_object_or_404(Workspace, pk=workspace_id)
         if self._is_owner(request, workspace_id):
             return workspace
-        if not owner_only and request.user.is_superuser:  # type: ignore[union-attr]
+        if not owner_only and request.user.is_superuser:
             return workspace
         raise PermissionDenied("Only the workspace's owner can see or change its billing.")
 

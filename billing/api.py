@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import stripe_gateway
-from billing.selectors import BillingOverview, billing_overview
-from billing.services import Usage, stripe_event_process
+from billing.selectors import BillingOverview, Usage, billing_overview
+from billing.services import stripe_event_process
 from fileloom.api_toolkit import iso
 from fileloom.errors import NotFound, ValidationFailed, error_response
 

@@ -103,6 +103,12 @@ class WorkspaceLimits(models.Model):
         return f"{self.workspace_id}: {self.monthly_limit or 'plan'} PDFs/month"
 
 
+# Where a pack came from (CreditPack.source).
+PACK_SOURCE_CHECKOUT = "checkout"
+PACK_SOURCE_AUTO_TOP_UP = "auto_topup"
+PACK_SOURCE_ADMIN = "admin"
+
+
 class CreditPack(models.Model):
     """Purchased credits, used after the monthly quota, earliest expiry first."""
 

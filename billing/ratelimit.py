@@ -58,7 +58,7 @@ class WorkspaceRateThrottle(BaseThrottle):
         if not limit:
             return True
         allowed, state = rate_limit_hit(workspace_id=workspace_id, limit=limit)
-        request._request.rate_limit = state  # type: ignore[attr-defined]
+        request._request.rate_limit = state
         self._state = state
         return allowed
 

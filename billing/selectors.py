@@ -1,16 +1,28 @@
-"""Reads: a workspace's effective limits, its credit balance, and the balance recomputed from the ledger."""
+"""Reads: a workspace's plan, effective limits, quota period and credit balance, and the balance
+recomputed from the ledger. Nothing here writes: rows a read finds missing are opened by the
+write paths in billing.services (a workspace's subscription when it is created, a quota period
+by the first charge in it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
-from billing.models import CreditLedgerEntry, CreditPack, Plan, QuotaPeriod, Subscription, WorkspaceLimits
+from accounts.models import Workspace
+from billing.models import (
+    PACK_SOURCE_AUTO_TOP_UP,
+    AutoTopUp,
+    CreditLedgerEntry,
+    CreditPack,
+    Plan,
+    QuotaPeriod,
+    Subscription,
+    WorkspaceLimits,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,12 @@ class EffectiveLimits:
     templates: int | None = None
     api_keys: int | None = None
     plan: str = ""
+
+
+def subscription_get(*, workspace: Workspace) -> Subscription:
+    """The workspace's subscription. Every workspace has one: billing.services.subscription_ensure
+    opens it when the workspace is created (and migration 0003 for workspaces older than plans)."""
+    return Subscription.objects.select_related("plan").get(workspace=workspace)
 
 
 def plan_of(*, workspace_id: str) -> Plan | None:
@@ -60,7 +78,88 @@ def limits_for(*, workspace_id: str) -> EffectiveLimits:
     )
 
 
-def packs_active(*, workspace, now: datetime | None = None):  # type: ignore[no-untyped-def]
+# --- Quota periods and credits ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A workspace's credits now. `remaining` counts the quota left plus live pack credits."""
+
+    quota_limit: int | None
+    quota_used: int
+    pack_credits: int = 0
+
+    @property
+    def quota_remaining(self) -> int | None:
+        return None if self.quota_limit is None else max(self.quota_limit - self.quota_used, 0)
+
+    @property
+    def remaining(self) -> int | None:
+        quota_left = self.quota_remaining
+        return None if quota_left is None else quota_left + self.pack_credits
+
+    def as_dict(self) -> dict:
+        return {"remaining": self.remaining, "quotaUsed": self.quota_used, "quotaLimit": self.quota_limit}
+
+
+def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    """The calendar month (UTC) around `moment`: [first instant, first instant of the next)."""
+    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def quota_period_bounds(*, workspace: Workspace, now: datetime) -> tuple[datetime, datetime]:
+    """Where the period covering `now` starts and ends: the paid subscription's period if `now` is
+    in it, else the calendar month (from the end of the last period, so periods never overlap)."""
+    subscription = Subscription.objects.filter(workspace=workspace).first()
+    if (
+        subscription is not None
+        and subscription.current_period_start is not None
+        and subscription.current_period_end is not None
+        and subscription.current_period_start <= now < subscription.current_period_end
+    ):
+        return subscription.current_period_start, subscription.current_period_end
+    start, end = month_bounds(now)
+    last_end = QuotaPeriod.objects.filter(workspace=workspace, period_end__lte=now, period_end__gt=start).aggregate(
+        last=Max("period_end")
+    )["last"]
+    return (last_end or start), end
+
+
+def quota_period_current(*, workspace: Workspace, now: datetime | None = None) -> QuotaPeriod:
+    """The quota period covering `now`. If no charge has opened it yet, an unsaved one (pk None)
+    with the bounds and the fresh quota the first charge will open it with
+    (billing.services.quota_period_ensure)."""
+    now = now or timezone.now()
+    period = (
+        QuotaPeriod.objects.filter(workspace=workspace, period_start__lte=now, period_end__gt=now)
+        .order_by("-period_start")
+        .first()
+    )
+    if period is not None:
+        return period
+    start, end = quota_period_bounds(workspace=workspace, now=now)
+    return QuotaPeriod(
+        workspace=workspace,
+        period_start=start,
+        period_end=end,
+        quota_limit=limits_for(workspace_id=workspace.id).monthly_pdfs,
+        quota_used=0,
+    )
+
+
+def usage_get(*, workspace: Workspace, period: QuotaPeriod | None = None) -> Usage:
+    """The `usage` block of API responses: the current period's quota and the live pack credits."""
+    period = period or quota_period_current(workspace=workspace)
+    return Usage(
+        quota_limit=period.quota_limit,
+        quota_used=period.quota_used,
+        pack_credits=pack_credits_remaining(workspace=workspace),
+    )
+
+
+def packs_active(*, workspace: Workspace, now: datetime | None = None) -> QuerySet[CreditPack]:
     """Packs with credits left that have not expired, in consumption order (earliest expiry first)."""
     now = now or timezone.now()
     return CreditPack.objects.filter(workspace=workspace, remaining__gt=0, expires_at__gt=now).order_by(
@@ -68,7 +167,7 @@ def packs_active(*, workspace, now: datetime | None = None):  # type: ignore[no-
     )
 
 
-def pack_credits_remaining(*, workspace, now: datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+def pack_credits_remaining(*, workspace: Workspace, now: datetime | None = None) -> int:
     return packs_active(workspace=workspace, now=now).aggregate(total=Sum("remaining"))["total"] or 0
 
 
@@ -85,7 +184,7 @@ class LedgerBalance:
         return None if self.quota_remaining is None else self.quota_remaining + sum(self.packs.values())
 
 
-def ledger_balance(*, workspace, period: QuotaPeriod, now: datetime | None = None) -> LedgerBalance:  # type: ignore[no-untyped-def]
+def ledger_balance(*, workspace: Workspace, period: QuotaPeriod, now: datetime | None = None) -> LedgerBalance:
     """What the ledger says the balance is: for each source, the sum of its entries.
 
     A quota period's entries sum to `quota_limit - quota_used` (grant, adjustments, consumptions
@@ -121,9 +220,9 @@ class BillingOverview:
     plan: Plan
     subscription: Subscription
     limits: EffectiveLimits
-    period: QuotaPeriod
+    period: QuotaPeriod  # unsaved until the first charge of the period opens it
     packs: list[CreditPack]
-    auto_top_up: Any
+    auto_top_up: AutoTopUp  # unsaved defaults if never configured
     auto_top_ups_this_month: int
 
     @property
@@ -136,20 +235,17 @@ class BillingOverview:
         return None if quota_left is None else quota_left + self.pack_credits
 
 
-def billing_overview(*, workspace) -> BillingOverview:  # type: ignore[no-untyped-def]
-    from billing.models import AutoTopUp
-    from billing.services import PACK_SOURCE_AUTO_TOP_UP, _month_bounds, current_period, subscription_get
-
+def billing_overview(*, workspace: Workspace) -> BillingOverview:
     now = timezone.now()
     subscription = subscription_get(workspace=workspace)
     return BillingOverview(
         plan=subscription.plan,
         subscription=subscription,
         limits=limits_for(workspace_id=workspace.id),
-        period=current_period(workspace=workspace, now=now),
+        period=quota_period_current(workspace=workspace, now=now),
         packs=list(packs_active(workspace=workspace, now=now)),
         auto_top_up=AutoTopUp.objects.filter(workspace=workspace).first() or AutoTopUp(workspace=workspace),
         auto_top_ups_this_month=CreditPack.objects.filter(
-            workspace=workspace, source=PACK_SOURCE_AUTO_TOP_UP, purchased_at__gte=_month_bounds(now)[0]
+            workspace=workspace, source=PACK_SOURCE_AUTO_TOP_UP, purchased_at__gte=month_bounds(now)[0]
         ).count(),
     )

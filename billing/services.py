@@ -11,18 +11,22 @@ Consumption order: the current period's monthly quota, then credit packs by earl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import Workspace
 from billing import stripe_gateway
 from billing.catalogue import FREE, PACK_LIFETIME, PACKS, SELF_HOSTED, plan_rows
 from billing.models import (
+    PACK_SOURCE_ADMIN,
+    PACK_SOURCE_AUTO_TOP_UP,
+    PACK_SOURCE_CHECKOUT,
     AutoTopUp,
     CreditLedgerEntry,
     CreditPack,
@@ -34,37 +38,23 @@ from billing.models import (
     SubscriptionStatus,
     WorkspaceLimits,
 )
-from billing.selectors import limits_for, pack_credits_remaining, packs_active
+from billing.selectors import (
+    Usage,
+    limits_for,
+    month_bounds,
+    packs_active,
+    quota_period_current,
+    subscription_get,
+    usage_get,
+)
 from fileloom.errors import NoCreditsAvailable, PlanLimitReached, ValidationFailed
 
 logger = logging.getLogger("fileloom.billing")
 
-PACK_SOURCE_CHECKOUT = "checkout"
-PACK_SOURCE_AUTO_TOP_UP = "auto_topup"
-PACK_SOURCE_ADMIN = "admin"
 # After a failed automatic charge, wait this long before trying again.
 AUTO_TOP_UP_BACKOFF = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Usage:
-    """A workspace's credits now. `remaining` counts the quota left plus live pack credits."""
-
-    quota_limit: int | None
-    quota_used: int
-    pack_credits: int = 0
-
-    @property
-    def quota_remaining(self) -> int | None:
-        return None if self.quota_limit is None else max(self.quota_limit - self.quota_used, 0)
-
-    @property
-    def remaining(self) -> int | None:
-        quota_left = self.quota_remaining
-        return None if quota_left is None else quota_left + self.pack_credits
-
-    def as_dict(self) -> dict:
-        return {"remaining": self.remaining, "quotaUsed": self.quota_used, "quotaLimit": self.quota_limit}
+# billing.tasks.auto_top_up, enqueued by name: the tasks module imports this one.
+AUTO_TOP_UP_TASK = "billing.tasks.auto_top_up"
 
 
 # --- Plans ------------------------------------------------------------------------------------
@@ -78,7 +68,8 @@ def plans_ensure() -> None:
         Plan.objects.get_or_create(slug=slug, defaults=row)
 
 
-def plan_get(*, slug: str) -> Plan:
+def plan_ensure(*, slug: str) -> Plan:
+    """The plan with this slug, seeding the plans again first if it is a seeded one that is missing."""
     plan = Plan.objects.filter(slug=slug).first()
     if plan is None:
         plans_ensure()
@@ -90,31 +81,34 @@ def plan_get(*, slug: str) -> Plan:
 
 def plan_default() -> Plan:
     """New workspaces start on Free when billing is on, on the unlimited Self-hosted plan when off."""
-    return plan_get(slug=FREE if settings.BILLING_ENABLED else SELF_HOSTED)
+    return plan_ensure(slug=FREE if settings.BILLING_ENABLED else SELF_HOSTED)
 
 
-def quota_initialise(*, workspace, monthly_limit: int | None = None) -> Subscription:  # type: ignore[no-untyped-def]
-    """Put a new workspace on the default plan (DEFAULT_MONTHLY_QUOTA, if set, overrides its quota)."""
-    subscription, _ = Subscription.objects.get_or_create(workspace=workspace, defaults={"plan": plan_default()})
-    limit = settings.DEFAULT_MONTHLY_QUOTA if monthly_limit is None else monthly_limit
-    if limit is not None:
-        WorkspaceLimits.objects.update_or_create(workspace=workspace, defaults={"monthly_limit": limit})
+@transaction.atomic
+def subscription_ensure(*, workspace: Workspace) -> Subscription:
+    """The workspace's subscription, putting it on the default plan first if it has none.
+
+    Runs when a workspace is created (installed as accounts' workspace set-up, see billing.apps).
+    A new subscription also takes DEFAULT_MONTHLY_QUOTA, if set, as the workspace's quota override.
+    """
+    subscription, created = Subscription.objects.select_related("plan").get_or_create(
+        workspace=workspace, defaults={"plan": plan_default()}
+    )
+    if created and settings.DEFAULT_MONTHLY_QUOTA is not None:
+        WorkspaceLimits.objects.update_or_create(
+            workspace=workspace, defaults={"monthly_limit": settings.DEFAULT_MONTHLY_QUOTA}
+        )
     return subscription
 
 
-def subscription_get(*, workspace) -> Subscription:  # type: ignore[no-untyped-def]
-    subscription = Subscription.objects.select_related("plan").filter(workspace=workspace).first()
-    return subscription or quota_initialise(workspace=workspace)
-
-
-def plan_change(*, workspace, plan: Plan) -> Subscription:  # type: ignore[no-untyped-def]
+def plan_change(*, workspace: Workspace, plan: Plan) -> Subscription:
     """Move a workspace to another plan now; the current period's quota follows the new plan."""
     with transaction.atomic():
-        subscription = subscription_get(workspace=workspace)
+        subscription = subscription_ensure(workspace=workspace)
         Subscription.objects.filter(pk=subscription.pk).update(plan=plan)
         subscription.refresh_from_db()
         quota_limit_change(
-            period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+            period=quota_period_ensure(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
         )
     return subscription
 
@@ -122,7 +116,7 @@ def plan_change(*, workspace, plan: Plan) -> Subscription:  # type: ignore[no-un
 # --- Limits on counts (templates, API keys, members) -------------------------------------------
 
 
-def plan_limit_check(*, workspace, what: str, current_count: int) -> None:  # type: ignore[no-untyped-def]
+def plan_limit_check(*, workspace: Workspace, what: str, current_count: int) -> None:
     """Raise PlanLimitReached if the workspace may not have one more `what` (templates, api_keys, team_members)."""
     limit = getattr(limits_for(workspace_id=workspace.id), what)
     if limit is not None and current_count >= limit:
@@ -133,12 +127,12 @@ def plan_limit_check(*, workspace, what: str, current_count: int) -> None:  # ty
         )
 
 
-def template_limit_check(*, workspace, current_count: int) -> None:  # type: ignore[no-untyped-def]
+def template_limit_check(*, workspace: Workspace, current_count: int) -> None:
     """Raise PlanLimitReached if the workspace may not have another template."""
     plan_limit_check(workspace=workspace, what="templates", current_count=current_count)
 
 
-def limits_set(*, workspace, **values: int | None) -> WorkspaceLimits:  # type: ignore[no-untyped-def]
+def limits_set(*, workspace: Workspace, **values: int | None) -> WorkspaceLimits:
     """Override per-request limits (render_timeout_seconds, max_input_bytes, max_pdf_bytes, requests_per_minute)."""
     unknown = set(values) - {"render_timeout_seconds", "max_input_bytes", "max_pdf_bytes", "requests_per_minute"}
     if unknown:
@@ -153,44 +147,16 @@ def limits_set(*, workspace, **values: int | None) -> WorkspaceLimits:  # type: 
 # --- Quota periods ----------------------------------------------------------------------------
 
 
-def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return start, end
-
-
-def _period_bounds(*, workspace, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
-    """The paid subscription's period if `now` is in it, else the calendar month (from the end of
-    the last period, so periods never overlap)."""
-    subscription = Subscription.objects.filter(workspace=workspace).first()
-    if (
-        subscription is not None
-        and subscription.current_period_start is not None
-        and subscription.current_period_end is not None
-        and subscription.current_period_start <= now < subscription.current_period_end
-    ):
-        return subscription.current_period_start, subscription.current_period_end
-    start, end = _month_bounds(now)
-    last_end = QuotaPeriod.objects.filter(workspace=workspace, period_end__lte=now, period_end__gt=start).aggregate(
-        last=Max("period_end")
-    )["last"]
-    return (last_end or start), end
-
-
-def current_period(*, workspace, now: datetime | None = None) -> QuotaPeriod:  # type: ignore[no-untyped-def]
-    now = now or timezone.now()
-    period = (
-        QuotaPeriod.objects.filter(workspace=workspace, period_start__lte=now, period_end__gt=now)
-        .order_by("-period_start")
-        .first()
-    )
-    if period is not None:
+def quota_period_ensure(*, workspace: Workspace, now: datetime | None = None) -> QuotaPeriod:
+    """The quota period covering `now`, opened first (with a fresh quota from the plan) if no
+    charge has opened it yet."""
+    period = quota_period_current(workspace=workspace, now=now)
+    if period.pk is not None:
         return period
-    start, end = _period_bounds(workspace=workspace, now=now)
-    return quota_period_open(workspace=workspace, start=start, end=end)
+    return quota_period_open(workspace=workspace, start=period.period_start, end=period.period_end)
 
 
-def quota_period_open(*, workspace, start: datetime, end: datetime) -> QuotaPeriod:  # type: ignore[no-untyped-def]
+def quota_period_open(*, workspace: Workspace, start: datetime, end: datetime) -> QuotaPeriod:
     """Open the period [start, end) with a fresh quota from the plan; earlier periods end at `start`.
 
     Unused quota does not roll over. Idempotent per (workspace, start): a second call (a
@@ -247,34 +213,25 @@ def quota_limit_change(*, period: QuotaPeriod, limit: int | None) -> QuotaPeriod
         return period
 
 
-def quota_set_limit(*, workspace, monthly_limit: int | None) -> QuotaPeriod:  # type: ignore[no-untyped-def]
+def quota_set_limit(*, workspace: Workspace, monthly_limit: int | None) -> QuotaPeriod:
     """Override the monthly quota now and for future periods (None: back to the plan's)."""
     WorkspaceLimits.objects.update_or_create(workspace=workspace, defaults={"monthly_limit": monthly_limit})
     return quota_limit_change(
-        period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+        period=quota_period_ensure(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
     )
 
 
 # --- Credits ------------------------------------------------------------------------------------
 
 
-def usage_get(*, workspace, period: QuotaPeriod | None = None) -> Usage:  # type: ignore[no-untyped-def]
-    period = period or current_period(workspace=workspace)
-    return Usage(
-        quota_limit=period.quota_limit,
-        quota_used=period.quota_used,
-        pack_credits=pack_credits_remaining(workspace=workspace),
-    )
-
-
-def credits_reserve(*, workspace, request_id: str) -> Usage:  # type: ignore[no-untyped-def]
+def credits_reserve(*, workspace: Workspace, request_id: str) -> Usage:
     """Take one credit for request_id (quota first, then the pack expiring first) or raise
     NoCreditsAvailable. Idempotent per request_id."""
     now = timezone.now()
     with transaction.atomic():
         if CreditLedgerEntry.objects.filter(request_id=request_id, kind=LedgerKind.CONSUME).exists():
             return usage_get(workspace=workspace)
-        period = current_period(workspace=workspace, now=now)
+        period = quota_period_ensure(workspace=workspace, now=now)
         source = None
         taken = QuotaPeriod.objects.filter(
             Q(quota_limit__isnull=True) | Q(quota_used__lt=F("quota_limit")), pk=period.pk
@@ -303,7 +260,7 @@ def credits_reserve(*, workspace, request_id: str) -> Usage:  # type: ignore[no-
         return usage
 
 
-def credits_refund(*, workspace, request_id: str, note: str = "") -> bool:  # type: ignore[no-untyped-def]
+def credits_refund(*, workspace: Workspace, request_id: str, note: str = "") -> bool:
     """Give back the credit reserved for request_id, to where it came from. False if nothing was
     (still) charged."""
     with transaction.atomic():
@@ -329,11 +286,11 @@ def credits_refund(*, workspace, request_id: str, note: str = "") -> bool:  # ty
 
 def pack_grant(
     *,
-    workspace,
+    workspace: Workspace,
     credits: int,
     source: str,
     external_id: str | None = None,
-    now: datetime | None = None,  # type: ignore[no-untyped-def]
+    now: datetime | None = None,
 ) -> tuple[CreditPack, bool]:
     """Add a pack of `credits` expiring 90 days from now. Idempotent per external_id: a second
     grant for the same purchase returns the first pack and False."""
@@ -380,11 +337,11 @@ def packs_expire(*, now: datetime | None = None) -> int:
 
 def auto_top_up_configure(
     *,
-    workspace,
+    workspace: Workspace,
     enabled: bool,
     threshold: int,
     pack_credits: int,
-    monthly_cap: int,  # type: ignore[no-untyped-def]
+    monthly_cap: int,
 ) -> AutoTopUp:
     problems = []
     if pack_credits not in PACKS:
@@ -402,7 +359,7 @@ def auto_top_up_configure(
     return row
 
 
-def _auto_top_up_trigger(*, workspace, usage: Usage) -> None:  # type: ignore[no-untyped-def]
+def _auto_top_up_trigger(*, workspace: Workspace, usage: Usage) -> None:
     if usage.remaining is None:
         return
     threshold = AutoTopUp.objects.filter(workspace=workspace, enabled=True).values_list("threshold", flat=True).first()
@@ -410,10 +367,8 @@ def _auto_top_up_trigger(*, workspace, usage: Usage) -> None:  # type: ignore[no
         workspace_id = workspace.id
 
         def enqueue() -> None:
-            from billing.tasks import auto_top_up
-
             try:
-                auto_top_up.delay(workspace_id)
+                current_app.send_task(AUTO_TOP_UP_TASK, args=[workspace_id])
             except Exception:  # the next generation triggers it again
                 logger.exception("could not enqueue auto top-up for %s", workspace_id)
 
@@ -441,7 +396,7 @@ def auto_top_up_run(*, workspace_id: str, now: datetime | None = None) -> str:
             return "not-needed"
         if row.last_error and row.last_attempt_at and now - row.last_attempt_at < AUTO_TOP_UP_BACKOFF:
             return "backing-off"
-        month_start, _ = _month_bounds(now)
+        month_start, _ = month_bounds(now)
         bought = CreditPack.objects.filter(
             workspace=workspace, source=PACK_SOURCE_AUTO_TOP_UP, purchased_at__gte=month_start
         ).count()
@@ -486,10 +441,10 @@ def _auto_top_up_failed(*, row: AutoTopUp, now: datetime, message: str) -> None:
 # --- Stripe: checkout and portal -----------------------------------------------------------------
 
 
-def billing_customer_ensure(*, workspace, email: str = "") -> str:  # type: ignore[no-untyped-def]
+def billing_customer_ensure(*, workspace: Workspace, email: str = "") -> str:
     """The workspace's Stripe customer id, creating the customer on first use."""
     with transaction.atomic():
-        subscription = Subscription.objects.select_for_update().get(pk=subscription_get(workspace=workspace).pk)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_ensure(workspace=workspace).pk)
         if subscription.stripe_customer_id:
             return subscription.stripe_customer_id
         customer_id = stripe_gateway.customer_create(workspace_id=workspace.id, name=workspace.name, email=email)
@@ -499,12 +454,12 @@ def billing_customer_ensure(*, workspace, email: str = "") -> str:  # type: igno
 
 def checkout_subscription_start(
     *,
-    workspace,
+    workspace: Workspace,
     plan_slug: str,
     interval: str,
     success_url: str,
     cancel_url: str,
-    email: str = "",  # type: ignore[no-untyped-def]
+    email: str = "",
 ) -> str:
     """A Stripe Checkout URL for subscribing to a plan (monthly or annual price from STRIPE_PRICES)."""
     price_id = settings.STRIPE_PRICES.get(f"{plan_slug}:{interval}")
@@ -520,7 +475,9 @@ def checkout_subscription_start(
     ).url  # fmt: skip
 
 
-def checkout_pack_start(*, workspace, credits: int, success_url: str, cancel_url: str, email: str = "") -> str:  # type: ignore[no-untyped-def]
+def checkout_pack_start(
+    *, workspace: Workspace, credits: int, success_url: str, cancel_url: str, email: str = ""
+) -> str:
     offer = PACKS.get(credits)
     if offer is None:
         raise ValidationFailed(details=[f"pack must be one of {sorted(PACKS)}"])
@@ -531,7 +488,7 @@ def checkout_pack_start(*, workspace, credits: int, success_url: str, cancel_url
     ).url  # fmt: skip
 
 
-def portal_start(*, workspace, return_url: str) -> str:  # type: ignore[no-untyped-def]
+def portal_start(*, workspace: Workspace, return_url: str) -> str:
     customer_id = billing_customer_ensure(workspace=workspace)
     return stripe_gateway.portal_session_create(customer_id=customer_id, return_url=return_url).url
 
@@ -612,7 +569,7 @@ def _on_checkout_completed(session: dict[str, Any]) -> None:
             external_id=session["id"],
         )
     elif metadata.get("kind") == "subscription":
-        plan = plan_get(slug=metadata["plan"])
+        plan = plan_ensure(slug=metadata["plan"])
         stripe_sub = session.get("subscription")
         Subscription.objects.filter(pk=subscription.pk).update(
             plan=plan,
@@ -624,7 +581,7 @@ def _on_checkout_completed(session: dict[str, Any]) -> None:
         )
         # Upgrades take effect at once: the current period gets the new plan's quota.
         quota_limit_change(
-            period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+            period=quota_period_ensure(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
         )
 
 
@@ -693,7 +650,7 @@ def _on_subscription_updated(stripe_sub: dict[str, Any]) -> None:
     if plan.pk != subscription.plan_id:
         workspace = subscription.workspace
         quota_limit_change(
-            period=current_period(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
+            period=quota_period_ensure(workspace=workspace), limit=limits_for(workspace_id=workspace.id).monthly_pdfs
         )
 
 
@@ -706,7 +663,7 @@ def _on_subscription_deleted(stripe_sub: dict[str, Any]) -> None:
     ):
         return  # an older subscription than the current one
     Subscription.objects.filter(pk=subscription.pk).update(
-        plan=plan_get(slug=FREE),
+        plan=plan_ensure(slug=FREE),
         status=SubscriptionStatus.CANCELED,
         interval="",
         cancel_at_period_end=False,
@@ -715,7 +672,7 @@ def _on_subscription_deleted(stripe_sub: dict[str, Any]) -> None:
         current_period_end=None,
     )
     now = timezone.now()
-    quota_period_open(workspace=subscription.workspace, start=now, end=_month_bounds(now)[1])
+    quota_period_open(workspace=subscription.workspace, start=now, end=month_bounds(now)[1])
 
 
 STRIPE_EVENT_HANDLERS = {

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from accounts.models import ApiKey, Membership, Permission, Role
+from accounts.models import ApiKey, Membership, Permission, Role, Workspace
 from billing.models import SubscriptionStatus
-from billing.services import current_period, subscription_get, usage_get
+from billing.selectors import quota_period_current, subscription_get, usage_get
 from documents.models import Generation, GenerationStatus
 from documents.selectors import jobs_visible_to
 from storage_app.models import StoredFile
@@ -54,9 +54,9 @@ class AccountFigures:
     error_jobs: int
 
 
-def account_figures(*, workspace) -> AccountFigures:  # type: ignore[no-untyped-def]
+def account_figures(*, workspace: Workspace) -> AccountFigures:
     """This billing period's usage (calls, output bytes, render time) and lifetime job counts."""
-    period = current_period(workspace=workspace)
+    period = quota_period_current(workspace=workspace)
     usage = usage_get(workspace=workspace, period=period)
     subscription = subscription_get(workspace=workspace)
     in_period = Q(created_at__gte=period.period_start, created_at__lt=period.period_end)

@@ -12,7 +12,8 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from billing.services import Usage, usage_get
+from accounts.models import ApiKey, Workspace
+from billing.selectors import Usage, usage_get
 from cloudlayer.errors import BadRequest, InvalidParameter, NotSupported, Problem
 from cloudlayer.params import Conversion
 from documents import notify
@@ -58,7 +59,7 @@ def storage_input(*, body: Any) -> ConnectionInput:
     )
 
 
-def credits_remaining_check(*, workspace) -> None:  # type: ignore[no-untyped-def]
+def credits_remaining_check(*, workspace: Workspace) -> None:
     """cloudlayer's status probe answers 402 when the account has no credits left."""
     remaining = usage_get(workspace=workspace).remaining
     if remaining is not None and remaining <= 0:
@@ -94,7 +95,7 @@ def _client_meta(conversion: Conversion) -> dict[str, Any]:
     return meta
 
 
-def _storage_target(*, workspace, conversion: Conversion) -> str:  # type: ignore[no-untyped-def]
+def _storage_target(*, workspace: Workspace, conversion: Conversion) -> str:
     """The storage connection a `storage: {"id": …}` request names (it must be the workspace's)."""
     if conversion.storage_id is None:
         return ""
@@ -138,7 +139,7 @@ def capability_check(conversion: Conversion) -> None:
         raise NotSupported(f"{conversion.image_type} images cannot be rendered by this server yet")
 
 
-def conversion_start(*, api_key, request_id: str, conversion: Conversion) -> Generation:  # type: ignore[no-untyped-def]
+def conversion_start(*, api_key: ApiKey, request_id: str, conversion: Conversion) -> Generation:
     """Record the conversion as a generation and queue it. Raises ApplicationError subclasses."""
     capability_check(conversion)
     storage_connection_id = _storage_target(workspace=api_key.workspace, conversion=conversion)
@@ -178,7 +179,7 @@ def conversion_start(*, api_key, request_id: str, conversion: Conversion) -> Gen
     return generation
 
 
-def conversion_run(*, api_key, request_id: str, conversion: Conversion) -> ConversionOutcome:  # type: ignore[no-untyped-def]
+def conversion_run(*, api_key: ApiKey, request_id: str, conversion: Conversion) -> ConversionOutcome:
     """Start the conversion; for a synchronous request, wait for it and read the result.
 
     A failed synchronous conversion raises its error (the job stays recorded as failed). With

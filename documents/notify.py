@@ -20,8 +20,9 @@ import time
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import redis
 from django.conf import settings
 
 logger = logging.getLogger("fileloom.documents")
@@ -45,8 +46,7 @@ def _broker_kind() -> str:
 
 
 @lru_cache(maxsize=1)
-def _redis(url: str):  # type: ignore[no-untyped-def]
-    import redis
+def _redis(url: str) -> Any:  # redis.Redis; its stubs mistype pipeline() chains
 
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 

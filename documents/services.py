@@ -32,10 +32,12 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.selectors import limits_for
-from billing.services import Usage, credits_refund, credits_reserve, usage_get
+from accounts.models import ApiKey, Workspace
+from billing.selectors import Usage, limits_for, usage_get
+from billing.services import credits_refund, credits_reserve
 from documents import notify, payloads
 from documents.models import Generation, GenerationStatus, IdempotencyKey, new_job_id
+from fileloom import lifecycle
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
@@ -60,7 +62,7 @@ from rendering.compose import (
 from rendering.engines import ENGINE_NAMES
 from rendering.options import engine_options_check
 from storage_app.services import file_discard, file_store_generated, input_read, input_save, inputs_discard
-from templates_app.selectors import template_for_generation
+from templates_app.selectors import TemplateForGeneration, template_for_generation
 from webhooks.services import webhook_event_emit, webhook_request_emit
 
 logger = logging.getLogger("fileloom.documents")
@@ -137,7 +139,7 @@ def generation_event_emit(*, generation: Generation) -> None:
             )
 
 
-def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:  # type: ignore[no-untyped-def]
+def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:
     """Compile the document and queue it for rendering. Raises ApplicationError subclasses."""
     workspace = api_key.workspace
     limits = limits_for(workspace_id=workspace.id)
@@ -198,7 +200,7 @@ def generation_create(*, api_key, request_id: str, data: GenerateInput) -> tuple
 
 def generation_create_from_inputs(
     *,
-    api_key,  # type: ignore[no-untyped-def]
+    api_key: ApiKey,
     request_id: str,
     engine: str,
     method: str,
@@ -261,7 +263,14 @@ class GenerationRejected(ApplicationError):
         self.generation = generation
 
 
-def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template, error: ApplicationError) -> Generation:  # type: ignore[no-untyped-def]
+def _record_rejected(
+    *,
+    api_key: ApiKey,
+    request_id: str,
+    data: GenerateInput,
+    template: TemplateForGeneration | None,
+    error: ApplicationError,
+) -> Generation:
     """Keep a failed record of a request whose template did not compile (nothing was charged),
     and emit pdf.failed for it in the same transaction."""
     with transaction.atomic():
@@ -285,7 +294,7 @@ def _record_rejected(*, api_key, request_id: str, data: GenerateInput, template,
     return generation
 
 
-def _enqueue(generation_id: str, engine: str, limits: Any) -> None:
+def _enqueue(generation_id: str, engine: str, limits: jobs.RenderLimits) -> None:
     try:
         jobs.enqueue(
             RENDER_TASK,
@@ -450,7 +459,13 @@ def generation_execute(*, generation_id: str) -> str:
 def _render_claimed(*, generation_id: str, token: str) -> str:
     generation = Generation.objects.select_related("workspace").get(pk=generation_id)
     limits = limits_for(workspace_id=generation.workspace_id)
-    result = _render(generation, limits)
+    try:
+        with lifecycle.interruptible(settings.WORKER_STOP_GRACE_SECONDS):
+            result = _render(generation, limits)
+    except lifecycle.Stopping:
+        # The worker is stopping and the render would outlast its grace: the next worker takes it.
+        generation_requeue(generation=generation, claim_token=token)
+        return "requeued"
     if isinstance(result, jobs.RenderFailed):
         generation_fail(generation_id=generation_id, claim_token=token, code=result.code, message=result.message)
         return result.outcome
@@ -641,7 +656,7 @@ class IdempotencyClaim:
     is_new: bool  # True: this request owns the key and does the work
 
 
-def idempotency_key_claim(*, workspace, key: str, request_hash: str) -> IdempotencyClaim:  # type: ignore[no-untyped-def]
+def idempotency_key_claim(*, workspace: Workspace, key: str, request_hash: str) -> IdempotencyClaim:
     """Take `key` for this request, or find the earlier request that holds it.
 
     The unique constraint decides between concurrent duplicates: exactly one insert wins.
@@ -737,7 +752,7 @@ class IdempotentOutcome:
 
 def idempotent_generate(
     *,
-    workspace: Any,
+    workspace: Workspace,
     raw_key: str,
     body: Any,
     timeout: float,

@@ -3,13 +3,15 @@ from __future__ import annotations
 import gc
 import logging
 
-from celery import current_app, shared_task
+from celery import Task, current_app, shared_task
+from celery.exceptions import Reject
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import connections
 
 from documents.models import Generation
 from documents.services import generation_execute, generation_fail, generations_reap, idempotency_keys_purge
+from fileloom import lifecycle
 from fileloom.errors import ErrorCode
 from fileloom.middleware import bind_request_id
 from rendering.engines import get_engine
@@ -52,7 +54,7 @@ def _warm_renderer(**_: object) -> None:
 
 
 @shared_task(name="documents.tasks.render_generation", bind=True, acks_late=True, reject_on_worker_lost=True)
-def render_generation(self, generation_id: str) -> str:  # type: ignore[no-untyped-def]
+def render_generation(self: Task, generation_id: str) -> str:
     """Render one generation. Idempotent: the row is claimed before rendering.
 
     acks_late + reject_on_worker_lost: if the worker dies mid-render the message is redelivered,
@@ -60,6 +62,10 @@ def render_generation(self, generation_id: str) -> str:  # type: ignore[no-untyp
     so it re-checks later, BUSY_RECHECKS times at most; the reaper covers the rest).
     Not retried otherwise: a render that fails is recorded as failed (credit refunded).
     """
+    if lifecycle.stop_requested():
+        # This worker is stopping: the message goes back to the broker for the next worker, and no
+        # render attempt is spent on it.
+        raise Reject("the worker is stopping", requeue=True)
     request_id = Generation.objects.filter(pk=generation_id).values_list("request_id", flat=True).first()
     bind_request_id(request_id)
     try:
@@ -74,7 +80,7 @@ def render_generation(self, generation_id: str) -> str:  # type: ignore[no-untyp
         outcome = "crashed"
     finally:
         bind_request_id(None)
-    logger.info("generation %s: %s", generation_id, outcome)
+    logger.debug("generation %s: %s", generation_id, outcome)
     if outcome == "busy" and self.request.retries < BUSY_RECHECKS:
         raise self.retry(countdown=settings.GENERATION_CLAIM_STALE_SECONDS + 1, max_retries=BUSY_RECHECKS)
     return outcome

@@ -7,17 +7,21 @@ Envelope (fileloom.io contract)::
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+
+from fileloom.middleware import current_request_id
 
 logger = logging.getLogger("fileloom.errors")
 
@@ -195,8 +199,6 @@ def iso_timestamp(moment: Any = None) -> str:
 
 
 def error_body(request: HttpRequest | None, code: str, message: str, details: list[Any] | None = None) -> dict:
-    from fileloom.middleware import current_request_id
-
     body: dict[str, Any] = {"code": str(code), "message": message}
     if details:
         body["details"] = details
@@ -281,3 +283,62 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="fileloom"'
     return response
+
+
+# --- Failures outside DRF ----------------------------------------------------------------------
+
+# Paths that render HTML for people (admin, docs); everything else speaks JSON.
+_HTML_PREFIXES = ("/admin", "/static", "/v1/docs")
+
+_STATUS_ERRORS = {
+    400: ("VALIDATION_ERROR", "Bad request"),
+    403: ("INSUFFICIENT_PERMISSIONS", "Forbidden"),
+    404: ("NOT_FOUND", "Not found"),
+    405: ("METHOD_NOT_ALLOWED", "Method not allowed"),
+    413: ("PAYLOAD_TOO_LARGE", "Request body too large"),
+    500: ("INTERNAL_ERROR", "An unexpected error occurred. Please try again."),
+}
+
+
+class ApiErrorMiddleware:
+    """Turn Django's own HTML error pages (unknown route, 405, 500) into the JSON envelope."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or request.path.startswith(_HTML_PREFIXES):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return self._envelope(request, response.status_code)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith(_HTML_PREFIXES):
+            return None
+        error = to_application_error(exception)
+        if error is None:
+            logger.exception("Unhandled error in %s", request.path)
+            error = ApplicationError()
+        return error_response(request, error)
+
+    def _envelope(self, request: HttpRequest, status: int) -> HttpResponse:
+        code, message = _STATUS_ERRORS.get(status, ("INTERNAL_ERROR" if status >= 500 else "VALIDATION_ERROR", "Error"))
+        if status == 404:
+            message = f"No route for {request.method} {request.path}"
+        return JsonResponse(error_body(request, code, message), status=status)
+
+
+def json_error_view(status: int) -> Callable[..., HttpResponse]:
+    """Django handler404/handler500 replacements (used when a response never reaches middleware)."""
+
+    def view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+        code, message = _STATUS_ERRORS[status]
+        if status == 404:
+            message = f"No route for {request.method} {request.path}"
+        return HttpResponse(
+            json.dumps(error_body(request, code, message)), status=status, content_type="application/json"
+        )
+
+    return view

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from kombu import Connection
+
+from storage_app import builtin
 
 
 def _check_database() -> None:
@@ -12,9 +16,6 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from django.conf import settings
-    from kombu import Connection
-
     with Connection(
         settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=2
     ) as conn:
@@ -23,8 +24,6 @@ def _check_broker() -> None:
 
 
 def _check_storage() -> None:
-    from storage_app import builtin
-
     builtin.probe()
 
 

@@ -11,6 +11,7 @@ import contextvars
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -47,7 +48,7 @@ _allowed_networks: contextvars.ContextVar[Networks | None] = contextvars.Context
 
 
 class _GuardedConnectionMixin:
-    def _new_conn(self) -> socket.socket:  # type: ignore[override]
+    def _new_conn(self) -> socket.socket:
         host = self._dns_host  # type: ignore[attr-defined]
         try:
             infos = resolve_checked(host, self.port, _allowed_networks.get())  # type: ignore[attr-defined]
@@ -86,7 +87,7 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
 
 
 class _GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
 

@@ -11,7 +11,6 @@ import ipaddress
 import os
 import re
 import secrets
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -97,10 +96,8 @@ def env_stripe_prices(name: str) -> dict[str, str]:
     return prices
 
 
-# A test run (pytest in this process, or a worker started by the test session) keeps all of
-# its state under var/test so it never touches the data of a `make run` in the same checkout.
-TESTING = env_bool("FILELOOM_TEST_RUN", "pytest" in sys.modules)
-VAR_DIR = Path(env_str("FILELOOM_VAR_DIR", str(BASE_DIR / "var" / ("test" if TESTING else ""))))
+# Database, broker, files and logs of this installation (the test run uses var/test: tests/settings.py).
+VAR_DIR = Path(env_str("FILELOOM_VAR_DIR", str(BASE_DIR / "var")))
 
 
 def _embedded_secret_key() -> str:
@@ -154,7 +151,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "fileloom.middleware.ApiErrorMiddleware",
+    "fileloom.errors.ApiErrorMiddleware",
     "billing.ratelimit.RateLimitHeadersMiddleware",
 ]
 
@@ -264,8 +261,6 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-if TESTING:
-    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 SIGNED_URL_TTL_SECONDS = env_int("SIGNED_URL_TTL_SECONDS", 24 * 3600) or 24 * 3600
 FILE_RETENTION_DAYS = env_int("FILE_RETENTION_DAYS", 30) or 30
@@ -288,8 +283,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INPUT_BYTES + 1024 * 1024
 RESOURCE_FETCH_TIMEOUT_SECONDS = env_int("RESOURCE_FETCH_TIMEOUT_SECONDS", 10) or 10
 RESOURCE_MAX_BYTES = env_int("RESOURCE_MAX_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 # Networks that outbound requests (renderer resources, webhooks, storage endpoints) may reach
-# even though they are loopback/private. Empty in production; the test run allows loopback.
-OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if TESTING else [])
+# even though they are loopback/private. Empty by default (the test run allows loopback).
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", [])
 # The same for resources that documents reference (images, stylesheets, fonts). Separate because
 # any API caller controls those URLs; empty by default even in tests.
 RENDERER_ALLOWED_NETWORKS = env_networks("RENDERER_ALLOWED_NETWORKS", [])
@@ -327,6 +322,12 @@ CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", None) or (os.cpu_count
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 200)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_PER_CHILD_KB", 600_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A stopping worker (SIGTERM) lets a running render finish for this long, then re-queues it;
+# the worker is gone by the deadline whatever it was doing (fileloom/celery.py).
+WORKER_STOP_GRACE_SECONDS = env_float("WORKER_STOP_GRACE_SECONDS", 4)
+WORKER_STOP_DEADLINE_SECONDS = env_float("WORKER_STOP_DEADLINE_SECONDS", 9)
+if not 0 <= WORKER_STOP_GRACE_SECONDS < WORKER_STOP_DEADLINE_SECONDS:
+    raise SettingError("WORKER_STOP_GRACE_SECONDS must be at least 0 and below WORKER_STOP_DEADLINE_SECONDS")
 CELERY_TASK_ROUTES = {
     "documents.tasks.render_generation": {"queue": "render"},
     "templates_app.tasks.render_preview": {"queue": "render"},
@@ -339,11 +340,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- Async jobs and idempotency (docs/jobs.md) ---------------------------------------------
 # A worker renewing its claim on a generation every HEARTBEAT seconds; a claim older than
 # STALE seconds belongs to a dead worker and may be taken over (at most MAX_ATTEMPTS renders).
-GENERATION_HEARTBEAT_SECONDS = env_float("GENERATION_HEARTBEAT_SECONDS", 0.5 if TESTING else 5)
-GENERATION_CLAIM_STALE_SECONDS = env_float("GENERATION_CLAIM_STALE_SECONDS", 5 if TESTING else 30)
+GENERATION_HEARTBEAT_SECONDS = env_float("GENERATION_HEARTBEAT_SECONDS", 5)
+GENERATION_CLAIM_STALE_SECONDS = env_float("GENERATION_CLAIM_STALE_SECONDS", 30)
 GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3) or 3
 # The reaper (a periodic task) re-queues or fails stuck generations.
-GENERATION_REAPER_INTERVAL_SECONDS = env_float("GENERATION_REAPER_INTERVAL_SECONDS", 1 if TESTING else 15)
+GENERATION_REAPER_INTERVAL_SECONDS = env_float("GENERATION_REAPER_INTERVAL_SECONDS", 15)
 # A generation still processing this long after render timeout + hard limit is failed.
 GENERATION_REAPER_MARGIN_SECONDS = env_int("GENERATION_REAPER_MARGIN_SECONDS", 60) or 0
 # A queued generation whose message may have been lost is re-dispatched after this long.
@@ -352,14 +353,14 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24) or 24
 
 # --- Webhooks (docs/webhooks.md) ------------------------------------------------------------
 # http:// (and loopback addresses) for webhook URLs: development and tests only.
-WEBHOOK_ALLOW_HTTP_LOOPBACK = env_bool("WEBHOOK_ALLOW_HTTP_LOOPBACK", TESTING)
+WEBHOOK_ALLOW_HTTP_LOOPBACK = env_bool("WEBHOOK_ALLOW_HTTP_LOOPBACK", False)
 # Retry delays are (1, 5, 30, 120, 360, 720, 1440) x this base: 1 min ... 24 h by default.
-WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 0.2 if TESTING else 60)
-WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 2 if TESTING else 5)
-WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 2 if TESTING else 10)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 60)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 10)
 WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int("WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", 5) or 5
 WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24) or 0
-WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", 0.5 if TESTING else 10)
+WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", 10)
 
 # --- cloudlayer.io-compatible API (docs/cloudlayer.md) ---------------------------------------
 # Mounted at /<prefix>/v1/… and /<prefix>/v2/…; an SDK's base URL is https://<host>/<prefix>.
@@ -448,6 +449,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# Celery's per-task bookkeeping (beat's "Sending due task", "Task … received/succeeded" for the
+# periodic jobs every few seconds, and for every render) shows only with LOG_LEVEL=DEBUG; its
+# warnings and errors always show.
+_CELERY_CHATTER_LEVEL = "DEBUG" if LOG_LEVEL.upper() == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -463,5 +468,9 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        **{
+            name: {"level": _CELERY_CHATTER_LEVEL}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace", "celery.worker.request")
+        },
     },
 }

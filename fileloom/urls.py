@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from fileloom.errors import json_error_view
 from fileloom.health import healthz
-from fileloom.middleware import json_error_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -283,4 +283,4 @@ def compile_program(program: ast.Program) -> Callable[..., str]:
         raise TemplateSyntaxError("Template is nested too deeply", 1, 0) from exc
     # Generated from the AST: template text only ever appears in it through repr().
     exec(code, namespace)  # noqa: S102
-    return namespace[root]  # type: ignore[no-any-return]
+    return namespace[root]

@@ -569,4 +569,4 @@ def parse(source: str) -> ast.Program:
             message = f"Parse error on line {loc.line}, column {loc.column}:"
             message += f"\n{_show_position(source, position, token)}\nExpecting {expecting}, got '{got}'"
         raise TemplateSyntaxError(message, loc.line, loc.column) from None
-    return program  # type: ignore[no-any-return]
+    return program

@@ -17,7 +17,6 @@ code 81 ("restart required"); the conversion is then run once more with that pro
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import logging
 import os
@@ -30,6 +29,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from fileloom import lifecycle
+
 logger = logging.getLogger("fileloom.rendering.office")
 
 # LibreOffice output filters. HTML embeds images as data: URIs so the result is one file.
@@ -38,7 +39,6 @@ FILTERS = {
     "html": ("html", "html:HTML (StarWriter):EmbedImages"),
 }
 RESTART_REQUIRED = 81
-_PR_SET_PDEATHSIG = 1
 _OUTPUT_TAIL = 2000
 
 
@@ -61,11 +61,6 @@ def docx_check(content: bytes) -> None:
         raise ConversionFailed("the file is not a Word document (.docx)")
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -85,7 +80,7 @@ def _run(command: list[str], *, cwd: Path, timeout: float) -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # only a prctl() between fork and exec
+        preexec_fn=lifecycle.dies_with_this_process(signal.SIGKILL),
         env={**os.environ, "HOME": str(cwd)},
     )
     finished = False

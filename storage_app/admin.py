@@ -131,7 +131,7 @@ class StorageConnectionForm(forms.ModelForm):
                     data=ConnectionInput(
                         provider=cleaned["provider"],
                         credentials=credentials,
-                        **{name: cleaned.get(name) or self._DEFAULTS.get(name, "") for name in self._EDITABLE},  # type: ignore[arg-type]
+                        **{name: cleaned.get(name) or self._DEFAULTS.get(name, "") for name in self._EDITABLE},
                     ),
                 )
             else:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -204,7 +205,7 @@ class FileContentView(APIView):
     permission_classes = [AllowAny]
     schema = None
 
-    def get(self, request: Request, file_id: str):  # type: ignore[no-untyped-def]
+    def get(self, request: Request, file_id: str) -> HttpResponseBase:
         check = links.verify(file_id, request.query_params.get("expires"), request.query_params.get("signature"))
         if not check.valid:
             raise ApplicationError("This link is invalid or has been altered", code=ErrorCode.LINK_INVALID, status=403)

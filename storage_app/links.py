@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from rest_framework.request import Request
 
 _SALT = "fileloom.storage_app.links"
 
@@ -27,7 +29,7 @@ def signed_path(file_id: str, expires: int) -> str:
     return f"{reverse('file-content', kwargs={'file_id': file_id})}?{query}"
 
 
-def absolute(path: str, request=None) -> str:  # type: ignore[no-untyped-def]
+def absolute(path: str, request: HttpRequest | Request | None = None) -> str:
     if settings.PUBLIC_BASE_URL:
         return settings.PUBLIC_BASE_URL + path
     if request is not None:

@@ -15,9 +15,12 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.request import Request
 
-from accounts.models import StorageMode
+from accounts.models import StorageMode, Workspace
+from billing.selectors import limits_for
 from fileloom.crypto import DecryptionFailed, decrypt_str, encrypt_str
 from fileloom.errors import ApplicationError, ErrorCode, ValidationFailed, iso_timestamp
 from fileloom.ids import random_token
@@ -43,10 +46,8 @@ FILELOOM_PROVIDER = "fileloom"
 FILELOOM_NAME = "Fileloom storage"
 
 
-def retention_days_for(workspace) -> int:  # type: ignore[no-untyped-def]
+def retention_days_for(workspace: Workspace) -> int:
     """The workspace's own setting, else its plan's, else the server's FILE_RETENTION_DAYS."""
-    from billing.selectors import limits_for
-
     return (
         workspace.retention_days or limits_for(workspace_id=workspace.id).retention_days or settings.FILE_RETENTION_DAYS
     )
@@ -202,7 +203,7 @@ def connection_probe(*, connection: ConnectionSettings, path_pattern: str) -> No
         raise failed("delete", "delete", str(exc)) from None
 
 
-def storage_connection_create(*, workspace, data: ConnectionInput) -> StorageConnection:  # type: ignore[no-untyped-def]
+def storage_connection_create(*, workspace: Workspace, data: ConnectionInput) -> StorageConnection:
     """Validate, run the connection test, then save (credentials encrypted). Raises on failure."""
     problems = _input_problems(data)
     if not problems and StorageConnection.objects.filter(workspace=workspace, name=data.name).exists():
@@ -328,7 +329,7 @@ def storage_connection_delete(*, connection: StorageConnection) -> None:
     connection.delete()
 
 
-def workspace_storage_mode_set(*, workspace, storage_mode: str) -> None:  # type: ignore[no-untyped-def]
+def workspace_storage_mode_set(*, workspace: Workspace, storage_mode: str) -> None:
     """`external` and `both` need at least one enabled connection (as on fileloom.io)."""
     if storage_mode not in StorageMode.values:
         raise ValidationFailed(details=[f"storageMode: must be one of {', '.join(StorageMode.values)}"])
@@ -423,7 +424,7 @@ def _save_builtin(file: StoredFile, content: bytes) -> None:
 
 def file_store_generated(
     *,
-    workspace,  # type: ignore[no-untyped-def]
+    workspace: Workspace,
     request_id: str,
     filename: str,
     content: bytes,
@@ -517,7 +518,7 @@ def file_store_generated(
 # --- Links ---------------------------------------------------------------------------------
 
 
-def file_links(file: StoredFile, *, request=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def file_links(file: StoredFile, *, request: HttpRequest | Request | None = None) -> dict[str, str]:
     """`url`, `signedUrl` and `expiresAt` of a file.
 
     Built-in: `url` is valid as long as the file is kept, `signedUrl` for SIGNED_URL_TTL_SECONDS.
@@ -548,7 +549,7 @@ class FileGone(ApplicationError):
     message = "This file has been deleted"
 
 
-def file_download_url(*, file: StoredFile, request=None) -> str:  # type: ignore[no-untyped-def]
+def file_download_url(*, file: StoredFile, request: HttpRequest | Request | None = None) -> str:
     """A fresh, short-lived URL to the file's bytes (built-in first, else an external copy)."""
     if file.is_deleted:
         raise FileGone()

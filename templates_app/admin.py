@@ -19,6 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -36,6 +37,14 @@ from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.selectors import template_version_get, template_version_list
 
 MARGIN_SIDES = ("top", "right", "bottom", "left")
+
+
+def _editor(request: HttpRequest) -> User:
+    """The signed-in staff user (admin views are only reached by them)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 ENGINE_LABELS = {"weasyprint": "WeasyPrint", "chromium": "Chromium"}
 DRAFT = "draft"
 
@@ -310,16 +319,16 @@ class TemplateAdmin(WorkspaceScopedAdmin):
                 name=cleaned["name"],
                 description=cleaned.get("description") or "",
                 filename_pattern=cleaned.get("filename_pattern") or "",
-                user=request.user,
+                user=_editor(request),
             )
-            services.template_draft_update(template=obj, user=request.user, **form.draft_fields())
+            services.template_draft_update(template=obj, user=_editor(request), **form.draft_fields())
             return
         created = services.template_create(
             workspace=cleaned["workspace"],
             name=cleaned["name"],
             description=cleaned.get("description") or "",
             filename_pattern=cleaned.get("filename_pattern") or "",
-            user=request.user,
+            user=_editor(request),
             **form.draft_fields(),
         )
         obj.pk = created.pk
@@ -351,7 +360,7 @@ class TemplateAdmin(WorkspaceScopedAdmin):
 
     def _publish(self, request: HttpRequest, template: Template) -> None:
         try:
-            version = services.template_publish(template=template, user=request.user)
+            version = services.template_publish(template=template, user=_editor(request))
         except ApplicationError as error:
             messages.error(request, f"Not published: {error.message}")
             return
@@ -538,7 +547,7 @@ class TemplateAdmin(WorkspaceScopedAdmin):
         if not self.has_change_permission(request, template):
             raise PermissionDenied
         try:
-            services.template_restore(template=template, number=number, user=request.user)
+            services.template_restore(template=template, number=number, user=_editor(request))
         except ApplicationError:
             raise Http404(f"No version {number}.") from None
         self.log_change(request, template, f"Restored v{number} into the draft")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Max, QuerySet
 
+from accounts.models import Workspace
 from fileloom.errors import TemplateNotFound
 from templates_app.models import Template, TemplateVersion
 
@@ -22,7 +23,7 @@ class TemplateForGeneration:
     filename_pattern: str = ""
 
 
-def template_list(*, workspace) -> QuerySet[Template]:  # type: ignore[no-untyped-def]
+def template_list(*, workspace: Workspace) -> QuerySet[Template]:
     """The workspace's templates, newest first, with `latest_version` and `version_count`."""
     return (
         Template.objects.filter(workspace=workspace)
@@ -31,7 +32,7 @@ def template_list(*, workspace) -> QuerySet[Template]:  # type: ignore[no-untype
     )
 
 
-def template_get(*, workspace, template_id: str) -> Template:  # type: ignore[no-untyped-def]
+def template_get(*, workspace: Workspace, template_id: str) -> Template:
     """One template of the workspace (with its draft); TemplateNotFound for any other id."""
     template = template_list(workspace=workspace).select_related("draft").filter(pk=str(template_id)).first()
     if template is None:
@@ -50,7 +51,7 @@ def template_version_get(*, template: Template, number: int) -> TemplateVersion:
     return version
 
 
-def template_for_generation(*, workspace, template_id: str, version: int | None) -> TemplateForGeneration:  # type: ignore[no-untyped-def]
+def template_for_generation(*, workspace: Workspace, template_id: str, version: int | None) -> TemplateForGeneration:
     """The published version a generation renders: the latest, or the pinned `version`.
 
     Drafts are never used: a template without a published version is "not found" for the API.

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 import hbs
-from accounts.models import Workspace
+from accounts.models import ApiKey, Workspace
 from billing.selectors import limits_for
 from billing.services import template_limit_check
 from fileloom.errors import (
@@ -111,9 +112,9 @@ def template_source_check(*, html: str, settings: dict[str, Any]) -> None:
 # --- services --------------------------------------------------------------------------------
 
 
-def template_create(  # type: ignore[no-untyped-def]
+def template_create(
     *,
-    workspace,
+    workspace: Workspace,
     name: str,
     description: str = "",
     filename_pattern: str = "",
@@ -121,7 +122,7 @@ def template_create(  # type: ignore[no-untyped-def]
     css: str = "",
     test_data: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
-    user=None,
+    user: User | None = None,
 ) -> Template:
     """Create a template with its draft. Checks the workspace's template limit first."""
     name = _text(name, "name", max_length=NAME_MAX_LENGTH, required=True)
@@ -158,7 +159,7 @@ def template_create(  # type: ignore[no-untyped-def]
     return template
 
 
-def template_update(  # type: ignore[no-untyped-def]
+def template_update(
     *,
     template: Template,
     name: str = _UNSET,
@@ -168,7 +169,7 @@ def template_update(  # type: ignore[no-untyped-def]
     css: str = _UNSET,
     test_data: dict[str, Any] = _UNSET,
     settings: dict[str, Any] = _UNSET,
-    user=None,
+    user: User | None = None,
 ) -> Template:
     """Change a template's name, description or filename pattern (not versioned) and its draft.
 
@@ -208,14 +209,14 @@ def _draft_fields_clean(fields: dict[str, Any]) -> dict[str, Any]:
     return {key: cleaners[key](value) for key, value in fields.items()}
 
 
-def template_draft_update(  # type: ignore[no-untyped-def]
+def template_draft_update(
     *,
     template: Template,
     html: str = _UNSET,
     css: str = _UNSET,
     test_data: dict[str, Any] = _UNSET,
     settings: dict[str, Any] = _UNSET,
-    user=None,
+    user: User | None = None,
 ) -> TemplateDraft:
     """Save the given draft fields (others stay). Handlebars errors are accepted here."""
     given = {"html": html, "css": css, "test_data": test_data, "settings": settings}
@@ -239,7 +240,7 @@ def _next_version_number(template: Template) -> int:
     return (latest or 0) + 1
 
 
-def template_publish(*, template: Template, user=None, api_key=None) -> TemplateVersion:  # type: ignore[no-untyped-def]
+def template_publish(*, template: Template, user: User | None = None, api_key: ApiKey | None = None) -> TemplateVersion:
     """Snapshot the draft as the next version (1, 2, …); refuses a draft that does not compile.
 
     The template row is locked while the number is chosen, so concurrent publishes queue up; the
@@ -271,7 +272,7 @@ def template_publish(*, template: Template, user=None, api_key=None) -> Template
     raise AssertionError("unreachable")
 
 
-def template_restore(*, template: Template, number: int, user=None) -> TemplateDraft:  # type: ignore[no-untyped-def]
+def template_restore(*, template: Template, number: int, user: User | None = None) -> TemplateDraft:
     """Copy version `number` into the draft. The history stays exactly as it was."""
     version = template_version_get(template=template, number=number)
     return template_draft_update(
@@ -304,7 +305,7 @@ class Preview:
     page_count: int
 
 
-def template_preview(  # type: ignore[no-untyped-def]
+def template_preview(
     *,
     template: Template,
     version: int | None = None,
@@ -328,9 +329,9 @@ def template_preview(  # type: ignore[no-untyped-def]
     )
 
 
-def preview_render(  # type: ignore[no-untyped-def]
+def preview_render(
     *,
-    workspace,
+    workspace: Workspace,
     html: str,
     css: str = "",
     settings: dict[str, Any] | None = None,

@@ -22,6 +22,8 @@ import pytest
 import requests
 from django.conf import settings
 
+from fileloom.lifecycle import dies_with_this_process
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT = 90
 
@@ -71,9 +73,9 @@ class WorkerProcess:
 def start_worker(
     log_path: Path, extra_env: dict[str, str] | None = None, queues: str = "render,default,convert"
 ) -> WorkerProcess:
+    # os.environ carries the test run's settings (tests/settings.py) to the worker.
     env = {
         **os.environ,
-        "FILELOOM_TEST_RUN": "1",
         "DATABASE_URL": _test_database_url(),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
@@ -104,6 +106,7 @@ def start_worker(
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no worker behind
     )
     worker = WorkerProcess(process=process, log_path=log_path, env=env)
     deadline = time.monotonic() + WORKER_START_TIMEOUT
@@ -225,8 +228,13 @@ def api(live_server: Any, celery_worker_process: Any, owner: Member) -> Api:
 
 
 def start_beat(log_path: Path) -> subprocess.Popen:
-    """Celery beat with the test settings (periodic tasks every second or so, see settings)."""
-    env = {**os.environ, "FILELOOM_TEST_RUN": "1", "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1"}
+    """Celery beat with the test settings (periodic tasks every second or so, see tests/settings.py)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "DEBUG",  # beat's "Sending due task", read below, is DEBUG chatter otherwise
+    }
     log_path.parent.mkdir(parents=True, exist_ok=True)
     schedule = log_path.with_suffix(".schedule")
     for stale in log_path.parent.glob(schedule.name + "*"):
@@ -238,6 +246,7 @@ def start_beat(log_path: Path) -> subprocess.Popen:
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no worker behind
     )
     deadline = time.monotonic() + WORKER_START_TIMEOUT
     while time.monotonic() < deadline:

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import Workspace
 from fileloom import outbound
 from fileloom.crypto import decrypt_str, encrypt_str
 from fileloom.errors import ApplicationError, ErrorCode, ValidationFailed, iso_timestamp
@@ -128,10 +129,10 @@ class IssuedSecret:
 
 def webhook_endpoint_create(
     *,
-    workspace,
+    workspace: Workspace,
     url: str,
     events: list[str],
-    description: str = "",  # type: ignore[no-untyped-def]
+    description: str = "",
 ) -> IssuedSecret:
     """Create an endpoint with a new signing secret (returned once, stored encrypted)."""
     url = webhook_url_check(url)
@@ -201,7 +202,8 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, grace_hours: float | None = None) -> IssuedSecret:
     """Issue a new secret. For grace_hours (default WEBHOOK_SECRET_GRACE_HOURS) the old secret
-    still signs too, as a second value in X-Fileloom-Signature, so receivers can switch over."""
+    still signs too, as a second value in webhook-signature and X-Fileloom-Signature, so
+    receivers can switch over."""
     grace = settings.WEBHOOK_SECRET_GRACE_HOURS if grace_hours is None else grace_hours
     secret = signing.new_secret()
     now = timezone.now()
@@ -231,7 +233,9 @@ def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime | None = None) -
 # --- Events ----------------------------------------------------------------------------------
 
 
-def _envelope(*, event_id: str, event_type: str, created_at: datetime, data: dict[str, Any], workspace) -> str:  # type: ignore[no-untyped-def]
+def _envelope(
+    *, event_id: str, event_type: str, created_at: datetime, data: dict[str, Any], workspace: Workspace
+) -> str:
     return json.dumps(
         {
             "id": event_id,
@@ -247,7 +251,7 @@ def _envelope(*, event_id: str, event_type: str, created_at: datetime, data: dic
 
 def webhook_event_create(
     *,
-    workspace,  # type: ignore[no-untyped-def]
+    workspace: Workspace,
     event_type: str,
     data: dict[str, Any],
     endpoints: list[WebhookEndpoint],
@@ -291,7 +295,7 @@ def _enqueue_deliveries(delivery_ids: list[str]) -> None:
 
 def webhook_event_emit(
     *,
-    workspace: Any,
+    workspace: Workspace,
     event_type: str,
     build_data: Callable[[], dict[str, Any]],
     generation_id: str | None = None,
@@ -320,7 +324,7 @@ def webhook_event_emit(
 REQUEST_ENDPOINT_DESCRIPTION = "Per-request webhook (a URL named by an API request)"
 
 
-def webhook_request_endpoint(*, workspace, url: str) -> WebhookEndpoint:  # type: ignore[no-untyped-def]
+def webhook_request_endpoint(*, workspace: Workspace, url: str) -> WebhookEndpoint:
     """The endpoint that signs and records deliveries to a URL one request named: the
     workspace's endpoint for that URL if it has one (its secret signs), else a new one that
     subscribes to nothing. The URL must have passed webhook_url_check."""
@@ -338,7 +342,7 @@ def webhook_request_endpoint(*, workspace, url: str) -> WebhookEndpoint:  # type
 
 def webhook_request_emit(
     *,
-    workspace: Any,
+    workspace: Workspace,
     url: str,
     event_type: str,
     body: dict[str, Any],
@@ -360,7 +364,7 @@ def webhook_request_emit(
     )
 
 
-def _sample_data(event_type: str, workspace) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _sample_data(event_type: str, workspace: Workspace) -> dict[str, Any]:
     stamp = int(time.time() * 1000)
     if event_type == EventType.PDF_FAILED:
         return {
@@ -494,8 +498,9 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, event: WebhookEv
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Fileloom-Webhooks/1.0",
-        "X-Fileloom-Signature": signing.signature_header(signing_secrets(endpoint), body),
-        "X-Fileloom-Timestamp": str(int(time.time())),
+        **signing.signature_headers(
+            signing_secrets(endpoint), message_id=event.pk, timestamp=int(time.time()), body=body
+        ),
         "X-Fileloom-Event": event.event_type,
         "X-Fileloom-Delivery-Id": delivery.pk,
     }

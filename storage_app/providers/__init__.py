@@ -8,46 +8,18 @@ workspace owner (it ends up in `warnings[].error`) and never contains a secret.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from storage_app.providers.base import ConnectionSettings, ExternalStorageError, ExternalStore
+from storage_app.providers.s3 import S3Store
+from storage_app.providers.supabase import SupabaseStore
 
-
-class ExternalStorageError(Exception):
-    """A provider call failed; str(error) is safe to show to the workspace."""
-
-
-@dataclass(frozen=True)
-class ConnectionSettings:
-    provider: str
-    bucket: str
-    region: str = ""
-    # S3: custom endpoint or "" for AWS; Supabase: the project URL; Firebase/GCS: an emulator or "".
-    endpoint_url: str = ""
-    force_path_style: bool = False
-    credentials: dict[str, str] = field(default_factory=dict, repr=False)
-
-
-class ExternalStore(Protocol):
-    def put(self, key: str, content: bytes, *, content_type: str) -> None: ...
-
-    def get(self, key: str) -> bytes: ...
-
-    def delete(self, key: str) -> None: ...
-
-    def presigned_get(
-        self, key: str, *, expires_in: int, filename: str, content_type: str = "application/pdf"
-    ) -> str: ...
+__all__ = ["ConnectionSettings", "ExternalStorageError", "ExternalStore", "store_for"]
 
 
 def store_for(connection: ConnectionSettings) -> ExternalStore:
     # Provider modules import this one and load heavy client libraries: imported on first use.
     if connection.provider == "s3":
-        from storage_app.providers.s3 import S3Store
-
         return S3Store(connection)
     if connection.provider == "supabase":
-        from storage_app.providers.supabase import SupabaseStore
-
         return SupabaseStore(connection)
     if connection.provider == "firebase":
         from storage_app.providers.gcs import GCSStore

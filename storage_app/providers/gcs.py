@@ -28,7 +28,8 @@ from google.oauth2 import service_account as google_service_account
 
 from fileloom import outbound
 from fileloom.netpolicy import UnsafeDestination, check_url
-from storage_app.providers import ConnectionSettings, ExternalStorageError, service_account
+from storage_app.providers import service_account
+from storage_app.providers.base import ConnectionSettings, ExternalStorageError
 
 READ_WRITE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
 CONNECT_TIMEOUT_SECONDS = 3

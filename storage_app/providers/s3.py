@@ -21,7 +21,7 @@ from botocore.exceptions import (
 from django.conf import settings
 
 from fileloom.netpolicy import UnsafeDestination, check_url
-from storage_app.providers import ConnectionSettings, ExternalStorageError
+from storage_app.providers.base import ConnectionSettings, ExternalStorageError
 
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 15

@@ -11,7 +11,7 @@ import json
 from urllib.parse import quote
 
 from fileloom import outbound
-from storage_app.providers import ConnectionSettings, ExternalStorageError
+from storage_app.providers.base import ConnectionSettings, ExternalStorageError
 
 CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 15

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from datetime import timedelta
 from io import StringIO
 
@@ -78,15 +79,37 @@ def test_the_management_command_prints_a_working_key_once(transactional_db):
     assert key is not None and key.workspace.name == "Initech"
 
 
-def test_seed_demo_replaces_the_previous_demo_key(transactional_db):
-    first, second = StringIO(), StringIO()
-    call_command("seed_demo", stdout=first)
-    call_command("seed_demo", stdout=second)
-    old = re.search(r"fl_live_[A-Za-z0-9]{32}", first.getvalue()).group(0)
-    new = re.search(r"fl_live_[A-Za-z0-9]{32}", second.getvalue()).group(0)
-    assert api_key_authenticate(raw_key=old) is None
-    assert api_key_authenticate(raw_key=new) is not None
-    assert "curl" in second.getvalue() and "/v1/pdf/generate" in second.getvalue()
+def _seed_demo() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return re.search(r"fl_live_[A-Za-z0-9]{32}", out.getvalue()).group(0)
+
+
+def test_seed_demo_prints_the_same_working_key_on_every_run(transactional_db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    first, second = _seed_demo(), _seed_demo()
+    assert first == second
+    key = api_key_authenticate(raw_key=first)
+    assert key is not None and key.workspace.slug == "demo"
+    assert ApiKey.objects.filter(workspace=key.workspace).count() == 1
+    saved = tmp_path / "demo-key"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert first not in saved.read_text()  # encrypted (fileloom.crypto)
+
+
+def test_seed_demo_replaces_a_demo_key_it_can_no_longer_show_or_that_stopped_working(
+    transactional_db, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    first = _seed_demo()
+    (tmp_path / "demo-key").unlink()  # a fresh checkout against the same database
+    second = _seed_demo()
+    assert second != first
+    assert api_key_authenticate(raw_key=first) is None  # nobody can see it any more: revoked
+    api_key_revoke(api_key=api_key_authenticate(raw_key=second))  # revoked in the admin
+    third = _seed_demo()
+    assert third not in (first, second) and api_key_authenticate(raw_key=third) is not None
+    assert _seed_demo() == third
 
 
 def test_the_admin_shows_a_new_key_once(client, acme, django_user_model):

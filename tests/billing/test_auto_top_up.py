@@ -68,7 +68,8 @@ def test_a_replayed_charge_grants_its_pack_once(low_workspace, billing_on):
     """A worker that charged and died before committing retries with the same key: Stripe
     replays the same PaymentIntent, and the pack is granted once, by the intent's id."""
     from billing import stripe_gateway
-    from billing.services import PACK_SOURCE_AUTO_TOP_UP, pack_grant
+    from billing.models import PACK_SOURCE_AUTO_TOP_UP
+    from billing.services import pack_grant
 
     charges = [
         stripe_gateway.pack_charge(

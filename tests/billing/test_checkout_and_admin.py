@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from billing.models import AutoTopUp, Subscription
-from billing.services import PACK_SOURCE_CHECKOUT, pack_grant, quota_set_limit
+from billing.models import PACK_SOURCE_CHECKOUT, AutoTopUp, Subscription
+from billing.selectors import quota_period_current
+from billing.services import pack_grant, plan_ensure, quota_set_limit
 
 
 def overview_url(workspace) -> str:
@@ -155,13 +156,11 @@ def test_the_owner_saves_auto_top_up_settings(owner_client, acme, billing_on):
 
 
 def test_changing_a_plan_in_the_admin_changes_the_current_quota(admin_client, acme):
-    from billing.services import current_period, plan_get
-
     subscription = Subscription.objects.get(workspace=acme)
     response = admin_client.post(
         f"/admin/billing/subscription/{subscription.pk}/change/",
-        {"plan": plan_get(slug="starter").pk, "status": "active", "interval": "", "stripe_customer_id": "",
+        {"plan": plan_ensure(slug="starter").pk, "status": "active", "interval": "", "stripe_customer_id": "",
          "stripe_subscription_id": "", "last_payment_error": ""},
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:3000]
-    assert current_period(workspace=acme).quota_limit == 2000
+    assert quota_period_current(workspace=acme).quota_limit == 2000

@@ -7,18 +7,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from billing.models import CreditLedgerEntry, CreditPack, LedgerKind, QuotaPeriod
-from billing.selectors import ledger_balance
-from billing.services import (
+from billing.models import (
     PACK_SOURCE_ADMIN,
     PACK_SOURCE_CHECKOUT,
+    CreditLedgerEntry,
+    CreditPack,
+    LedgerKind,
+    QuotaPeriod,
+)
+from billing.selectors import billing_overview, ledger_balance, limits_for, quota_period_current, usage_get
+from billing.services import (
     credits_refund,
     credits_reserve,
-    current_period,
     pack_grant,
     packs_expire,
+    quota_period_ensure,
     quota_set_limit,
-    usage_get,
 )
 from fileloom.errors import NoCreditsAvailable
 
@@ -30,9 +34,35 @@ def workspace(db):
     return workspace_create(name="Initech")
 
 
+def test_reads_open_no_period_and_the_first_charge_opens_the_one_they_showed(db, settings):
+    from accounts.services import workspace_create
+
+    settings.DEFAULT_MONTHLY_QUOTA = 3
+    workspace = workspace_create(name="Hooli")
+    assert limits_for(workspace_id=workspace.id).monthly_pdfs == 3  # a new workspace's quota override
+    last_month = timezone.now().astimezone(UTC).replace(day=1) - timedelta(days=3)
+    old = quota_period_ensure(workspace=workspace, now=last_month)
+
+    pending = quota_period_current(workspace=workspace)
+    overview = billing_overview(workspace=workspace)
+    assert usage_get(workspace=workspace).as_dict() == {"remaining": 3, "quotaUsed": 0, "quotaLimit": 3}
+    assert (pending.pk, overview.period.pk) == (None, None)
+    assert (overview.period.period_start, overview.period.period_end) == (pending.period_start, pending.period_end)
+    assert pending.period_start == old.period_end
+    assert list(QuotaPeriod.objects.filter(workspace=workspace)) == [old]
+
+    credits_reserve(workspace=workspace, request_id="req_opens_it")
+    opened = quota_period_current(workspace=workspace)
+    assert opened.pk is not None
+    assert (opened.period_start, opened.period_end, opened.quota_limit, opened.quota_used) == (
+        pending.period_start, pending.period_end, 3, 1,
+    )  # fmt: skip
+    assert_ledger_matches_live(workspace)
+
+
 def assert_ledger_matches_live(workspace) -> None:
     """The balance recomputed from the ledger equals the live counters, source by source."""
-    period = current_period(workspace=workspace)
+    period = quota_period_current(workspace=workspace)
     recomputed = ledger_balance(workspace=workspace, period=period)
     live_packs = {
         pack.pk: pack.remaining
@@ -62,7 +92,7 @@ def test_the_monthly_quota_is_used_before_packs_and_packs_by_earliest_expiry(wor
         external_id="cs_sooner",
         now=now - timedelta(days=30),
     )
-    period = current_period(workspace=workspace)
+    period = quota_period_current(workspace=workspace)
 
     sources = []
     for n in range(4):
@@ -111,11 +141,11 @@ def test_a_request_is_charged_once_and_refunded_once(workspace):
     quota_set_limit(workspace=workspace, monthly_limit=5)
     credits_reserve(workspace=workspace, request_id="req_twice")
     credits_reserve(workspace=workspace, request_id="req_twice")
-    assert current_period(workspace=workspace).quota_used == 1
+    assert quota_period_current(workspace=workspace).quota_used == 1
     assert credits_refund(workspace=workspace, request_id="req_twice", note="FILE_TOO_LARGE") is True
     assert credits_refund(workspace=workspace, request_id="req_twice", note="again") is False
     assert credits_refund(workspace=workspace, request_id="req_never_charged") is False
-    assert current_period(workspace=workspace).quota_used == 0
+    assert quota_period_current(workspace=workspace).quota_used == 0
     assert_ledger_matches_live(workspace)
 
 
@@ -179,12 +209,12 @@ def test_a_pack_one_second_from_expiry_is_still_used(workspace):
 def test_the_quota_resets_with_each_calendar_month_when_billing_is_off(workspace):
     quota_set_limit(workspace=workspace, monthly_limit=3)
     last_month = timezone.now().astimezone(UTC).replace(day=1) - timedelta(days=3)
-    old = current_period(workspace=workspace, now=last_month)
+    old = quota_period_ensure(workspace=workspace, now=last_month)
     QuotaPeriod.objects.filter(pk=old.pk).update(quota_used=3)
     assert (old.period_start.day, old.period_end.day) == (1, 1)
     assert old.period_end <= timezone.now()
 
-    this = current_period(workspace=workspace)
+    this = quota_period_current(workspace=workspace)
     assert this.pk != old.pk
     assert this.period_start == old.period_end  # back to back, no overlap
     assert this.period_start == datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -227,4 +257,4 @@ def test_the_ledger_balances_after_a_mix_of_everything(workspace):
     # Every credit ever granted is accounted for: in a balance, consumed, or expired.
     entries = CreditLedgerEntry.objects.filter(workspace=workspace)
     assert sum(entries.values_list("amount", flat=True)) == 1 + 497
-    assert expired.pk not in ledger_balance(workspace=workspace, period=current_period(workspace=workspace)).packs
+    assert expired.pk not in ledger_balance(workspace=workspace, period=quota_period_current(workspace=workspace)).packs

@@ -8,18 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from billing.models import CreditLedgerEntry, CreditPack, LedgerKind
-from billing.services import (
+from billing.models import (
     PACK_SOURCE_ADMIN,
     PACK_SOURCE_CHECKOUT,
-    auto_top_up_configure,
-    current_period,
-    limits_set,
-    pack_grant,
-    quota_set_limit,
-    usage_get,
+    CreditLedgerEntry,
+    CreditPack,
+    LedgerKind,
+    QuotaPeriod,
+    WorkspaceLimits,
 )
+from billing.selectors import quota_period_current, usage_get
+from billing.services import auto_top_up_configure, limits_set, pack_grant, quota_set_limit
 from documents.models import Generation, GenerationStatus
+from fileloom.errors import iso_timestamp
 from tests.billing.test_credits import assert_ledger_matches_live
 from tests.envelope import assert_error
 from tests.pdfs import parse_pdf
@@ -52,7 +53,7 @@ def test_fifty_concurrent_requests_for_ten_credits_make_exactly_ten_pdfs(api, ac
     assert CreditLedgerEntry.objects.filter(workspace=acme, kind=LedgerKind.CONSUME, amount=-1).count() == 10
     pack.refresh_from_db()
     assert pack.remaining == 0
-    assert current_period(workspace=acme).quota_used == 5
+    assert quota_period_current(workspace=acme).quota_used == 5
     assert usage_get(workspace=acme).remaining == 0
     assert_ledger_matches_live(acme)
     # Close the kept-alive connections, so the server threads behind them end and release their
@@ -71,7 +72,7 @@ def test_every_failed_render_gives_its_credit_back(api, acme):
     for response in responses:
         error = assert_error(response, 413, "FILE_TOO_LARGE")
         assert error["message"].startswith("Generated PDF exceeds size limit of")
-    assert current_period(workspace=acme).quota_used == 0
+    assert quota_period_current(workspace=acme).quota_used == 0
     consumed = CreditLedgerEntry.objects.filter(workspace=acme, kind=LedgerKind.CONSUME).values_list(
         "request_id", flat=True
     )
@@ -84,7 +85,7 @@ def test_every_failed_render_gives_its_credit_back(api, acme):
 
     limits_set(workspace=acme, max_pdf_bytes=None)
     assert api.generate(htmlContent="<p>fits</p>").status_code == 200
-    assert current_period(workspace=acme).quota_used == 1
+    assert quota_period_current(workspace=acme).quota_used == 1
 
 
 def test_no_credits_over_http_is_429_with_the_seed_message_and_charges_nothing(api, acme):
@@ -115,6 +116,21 @@ def test_usage_in_the_response_counts_packs_and_agrees_with_the_usage_endpoint(a
     [pack] = body["data"]["packs"]
     assert (pack["credits"], pack["remaining"]) == (500, 499)
     assert pack["expiresAt"].endswith("Z")
+
+
+def test_reading_usage_opens_no_period_and_shows_the_one_the_first_pdf_opens(api, acme):
+    WorkspaceLimits.objects.create(workspace=acme, monthly_limit=5)
+    before = api.get("/v1/usage").json()
+    assert before["usage"] == {"remaining": 5, "quotaUsed": 0, "quotaLimit": 5}
+    assert before["data"]["quota"] == {"limit": 5, "used": 0, "remaining": 5}
+    assert not QuotaPeriod.objects.filter(workspace=acme).exists()
+
+    assert api.generate(htmlContent="<p>1</p>").json()["usage"] == {"remaining": 4, "quotaUsed": 1, "quotaLimit": 5}
+    [period] = QuotaPeriod.objects.filter(workspace=acme)
+    assert before["data"]["period"] == {
+        "start": iso_timestamp(period.period_start),
+        "end": iso_timestamp(period.period_end),
+    }
 
 
 def test_an_unlimited_self_hosted_workspace_reports_no_limit(api):

@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from billing.catalogue import MB
 from billing.models import Plan, Subscription
 from billing.selectors import limits_for
-from billing.services import limits_set, plan_change, plan_get, template_limit_check
+from billing.services import limits_set, plan_change, plan_ensure, template_limit_check
 from fileloom.errors import PlanLimitReached
 from tests.envelope import assert_error
 
@@ -53,21 +53,21 @@ def test_with_billing_on_a_new_workspace_starts_on_free(transactional_db, settin
 
 
 def test_workspace_overrides_win_over_the_plan(acme):
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     limits_set(workspace=acme, render_timeout_seconds=99, max_pdf_bytes=123)
     limits = limits_for(workspace_id=acme.id)
     assert (limits.render_timeout_seconds, limits.max_pdf_bytes, limits.max_input_bytes) == (99, 123, 2 * MB)
 
 
 def test_an_admin_edit_of_a_plan_applies_to_its_workspaces(acme):
-    plan_change(workspace=acme, plan=plan_get(slug="starter"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="starter"))
     Plan.objects.filter(slug="starter").update(templates=7, render_timeout_seconds=40)
     limits = limits_for(workspace_id=acme.id)
     assert (limits.templates, limits.render_timeout_seconds) == (7, 40)
 
 
 def test_templates_stop_at_the_plan_limit(acme):
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     template_limit_check(workspace=acme, current_count=4)
     with pytest.raises(PlanLimitReached) as caught:
         template_limit_check(workspace=acme, current_count=5)
@@ -78,7 +78,7 @@ def test_templates_stop_at_the_plan_limit(acme):
 def test_api_keys_stop_at_the_plan_limit_and_revoked_keys_free_a_slot(owner, acme):
     from accounts.services import api_key_create, api_key_revoke
 
-    plan_change(workspace=acme, plan=plan_get(slug="starter"))  # 2 keys; the owner has one
+    plan_change(workspace=acme, plan=plan_ensure(slug="starter"))  # 2 keys; the owner has one
     second = api_key_create(workspace=acme, name="second")
     with pytest.raises(PlanLimitReached) as caught:
         api_key_create(workspace=acme, name="third")
@@ -91,14 +91,14 @@ def test_members_stop_at_the_plan_limit(owner, teammate, acme, django_user_model
     from accounts.models import Membership
     from accounts.services import membership_add
 
-    plan_change(workspace=acme, plan=plan_get(slug="free"))  # 2 members: owner and teammate
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))  # 2 members: owner and teammate
     newcomer = django_user_model.objects.create_user(username="nina")
     with pytest.raises(PlanLimitReached) as caught:
         membership_add(workspace=acme, user=newcomer, role="viewer")
     assert caught.value.message == "Your plan allows 2 team members. Upgrade your plan to add more."
     # Changing an existing member's role is not a new seat.
     assert membership_add(workspace=acme, user=teammate.user, role="viewer").role == "viewer"
-    plan_change(workspace=acme, plan=plan_get(slug="starter"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="starter"))
     assert membership_add(workspace=acme, user=newcomer, role="viewer").workspace_id == acme.id
     assert Membership.objects.filter(workspace=acme).count() == 3
 
@@ -107,14 +107,14 @@ def test_retention_comes_from_the_workspace_then_the_plan_then_the_server(acme):
     from storage_app.services import retention_days_for
 
     assert retention_days_for(acme) == django_settings.FILE_RETENTION_DAYS
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     assert retention_days_for(acme) == 7
     acme.retention_days = 3
     assert retention_days_for(acme) == 3
 
 
 def test_the_plan_html_size_limit_is_enforced_over_http(api, acme):
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     response = api.generate(htmlContent="<p>" + "x" * (2 * MB) + "</p>")
     error = assert_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert str(2 * MB) in error["message"]
@@ -123,7 +123,7 @@ def test_the_plan_html_size_limit_is_enforced_over_http(api, acme):
 def test_a_generated_file_is_kept_for_the_plans_retention(api, acme):
     from storage_app.models import StoredFile
 
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     data = api.generate(htmlContent="<p>kept a week</p>").json()["data"]
     stored = StoredFile.objects.get(pk=data["fileId"])
     assert (stored.expires_at - stored.created_at).days == 7
@@ -135,7 +135,7 @@ def test_members_added_in_the_admin_count_against_the_plan_too(owner, teammate, 
     from accounts.admin import MembershipFormSet
     from accounts.models import Membership, Workspace
 
-    plan_change(workspace=acme, plan=plan_get(slug="free"))  # 2 members: owner and teammate
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))  # 2 members: owner and teammate
     newcomer = django_user_model.objects.create_user(username="nina")
     formset_class = inlineformset_factory(
         Workspace, Membership, formset=MembershipFormSet, fields=["user", "role"], extra=1

@@ -17,7 +17,7 @@ import requests
 from django.conf import settings
 
 from billing.ratelimit import WINDOW_SECONDS, rate_limit_hit
-from billing.services import limits_set, plan_change, plan_get, quota_set_limit
+from billing.services import limits_set, plan_change, plan_ensure, quota_set_limit
 from tests.conftest import ROOT, _test_database_url
 from tests.envelope import assert_error
 from tests.waiting import wait_until
@@ -81,9 +81,9 @@ def test_over_the_limit_is_429_with_retry_after_and_the_seed_message(api, acme, 
 
 def test_the_limit_comes_from_the_plan_unless_overridden(api, acme, settings):
     settings.BILLING_ENABLED = True
-    plan_change(workspace=acme, plan=plan_get(slug="free"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="free"))
     assert rate_headers(api.get("/v1/usage"))[0] == 60
-    plan_change(workspace=acme, plan=plan_get(slug="growth"))
+    plan_change(workspace=acme, plan=plan_ensure(slug="growth"))
     assert rate_headers(api.get("/v1/usage"))[0] == 200
     limits_set(workspace=acme, requests_per_minute=7)
     assert rate_headers(api.get("/v1/usage"))[0] == 7
@@ -105,10 +105,8 @@ def test_processes_share_one_window_through_the_cache():
         f"states = [rate_limit_hit(workspace_id={workspace_id!r}, limit=100, now={now})[1].remaining for _ in range(20)]\n"
         "print(json.dumps(states))\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fileloom.settings", "FILELOOM_TEST_RUN": "1"}
     others = [
-        subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)
     ]
     mine = [rate_limit_hit(workspace_id=workspace_id, limit=100, now=now)[1].remaining for _ in range(20)]
     theirs = [json.loads(process.communicate(timeout=120)[0]) for process in others]

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from billing.models import CreditPack, QuotaPeriod, StripeEvent, Subscription
-from billing.services import credits_reserve, current_period
+from billing.selectors import quota_period_current
+from billing.services import credits_reserve
 from tests.billing.conftest import stripe_event, stripe_signature
 from tests.envelope import assert_error
 
@@ -145,12 +146,12 @@ def test_subscribing_starts_the_plan_and_each_paid_invoice_opens_a_fresh_period(
         "active",
         "sub_acme",
     )
-    assert current_period(workspace=acme).quota_limit == 2000  # upgrades apply at once
+    assert quota_period_current(workspace=acme).quota_limit == 2000  # upgrades apply at once
 
     start = int(time.time()) - 60
     end = start + 30 * DAY
     assert stripe_webhook.send(stripe_event("invoice.paid", invoice(start=start, end=end))).status_code == 200
-    period = current_period(workspace=acme)
+    period = quota_period_current(workspace=acme)
     assert period.period_start == datetime.fromtimestamp(start, tz=UTC)
     assert period.period_end == datetime.fromtimestamp(end, tz=UTC)
     assert (period.quota_used, period.quota_limit) == (0, 2000)
@@ -159,12 +160,12 @@ def test_subscribing_starts_the_plan_and_each_paid_invoice_opens_a_fresh_period(
 
     # The same invoice delivered under another event id opens nothing new.
     assert stripe_webhook.send(stripe_event("invoice.paid", invoice(start=start, end=end))).status_code == 200
-    assert current_period(workspace=acme).quota_used == 3
+    assert quota_period_current(workspace=acme).quota_used == 3
 
     # Renewal: the next period starts from zero (nothing rolls over) and the last one ended.
     renewal = invoice(start=int(time.time()) - 1, end=end + 30 * DAY, new_api_shape=False, invoice_id="in_2")
     assert stripe_webhook.send(stripe_event("invoice.paid", renewal)).status_code == 200
-    renewed = current_period(workspace=acme)
+    renewed = quota_period_current(workspace=acme)
     assert renewed.pk != period.pk
     assert (renewed.quota_used, renewed.quota_limit) == (0, 2000)
     period.refresh_from_db()
@@ -183,7 +184,7 @@ def test_a_plan_change_from_stripe_applies_the_new_limits(stripe_webhook, api, a
     assert stripe_webhook.send(event).status_code == 200
     subscription = Subscription.objects.get(workspace=acme)
     assert (subscription.plan.slug, subscription.cancel_at_period_end) == ("growth", True)
-    assert current_period(workspace=acme).quota_limit == 10_000
+    assert quota_period_current(workspace=acme).quota_limit == 10_000
     body = api.get("/v1/usage").json()["data"]
     assert body["plan"]["limits"]["requestsPerMinute"] == 200
     assert body["subscription"]["cancelAtPeriodEnd"] is True
@@ -207,7 +208,7 @@ def test_cancellation_moves_the_workspace_to_free(stripe_webhook, acme, customer
         "canceled",
         "",
     )
-    period = current_period(workspace=acme)
+    period = quota_period_current(workspace=acme)
     assert (period.quota_used, period.quota_limit) == (0, 100)
     assert QuotaPeriod.objects.filter(workspace=acme).count() == 2
 

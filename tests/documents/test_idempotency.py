@@ -16,7 +16,7 @@ def keyed(api, key: str, body: dict, **extra):  # type: ignore[no-untyped-def]
 
 
 def charges(workspace) -> int:  # type: ignore[no-untyped-def]
-    from billing.services import usage_get
+    from billing.selectors import usage_get
 
     return usage_get(workspace=workspace).quota_used
 

@@ -60,7 +60,8 @@ def test_async_generation_answers_202_and_the_job_carries_the_sync_data_block(ap
 
 
 def test_a_failed_job_carries_the_error_block_and_is_refunded(api, acme):
-    from billing.services import limits_set, usage_get
+    from billing.selectors import usage_get
+    from billing.services import limits_set
 
     limits_set(workspace=acme, max_pdf_bytes=100)
     accepted = api.generate(htmlContent="<p>too large</p>", **{"async": True}).json()

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import requests
 from django.conf import settings
 from django.utils import timezone
 
@@ -18,6 +19,8 @@ from tests.waiting import wait_until
 # ~5 s of WeasyPrint work on the test machine: long enough to kill a worker in the middle.
 SLOW_ROWS = "".join(f"<tr><td>{i}</td><td>Item number {i}</td><td>{i * 3.5}</td></tr>" for i in range(2000))
 SLOW_HTML = f"<table>{SLOW_ROWS}</table>"
+# A few pages, still rendering a moment after the worker claimed it.
+MEDIUM_HTML = "<table>" + "".join(f"<tr><td>{i}</td><td>Item number {i}</td></tr>" for i in range(1000)) + "</table>"
 
 
 def _row(job_id: str):  # type: ignore[no-untyped-def]
@@ -124,7 +127,8 @@ def test_the_reaper_requeues_a_row_whose_worker_died_and_the_worker_completes_it
 
 
 def test_the_reaper_fails_a_row_out_of_attempts_with_a_refund_and_pdf_failed(api, acme):
-    from billing.services import credits_reserve, usage_get
+    from billing.selectors import usage_get
+    from billing.services import credits_reserve
     from documents.services import generations_reap
     from tests.receiver import Receiver
 
@@ -220,8 +224,6 @@ def test_a_killed_pool_child_leads_to_a_completed_job(api, celery_beat_process):
     assert done.claimed_by != claimed.claimed_by
     job = api.get(f"/v1/jobs/{job_id}").json()
     assert job["status"] == "completed" and job["attempts"] == 2
-    import requests
-
     assert parse_pdf(requests.get(job["data"]["url"], timeout=30).content).page_count > 1
 
 
@@ -264,3 +266,56 @@ def test_a_killed_worker_leads_to_a_finished_job_never_a_stuck_one(api, celery_w
     assert done.status in ("completed", "failed")
     assert done.status == "completed", (done.error_code, done.error_message)
     assert done.attempts == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to_group", [False, True], ids=["sigterm-to-the-worker", "sigterm-to-its-process-group"])
+def test_a_worker_stopped_while_rendering_is_gone_within_10_s_and_the_job_completes(
+    api, celery_worker_process, to_group
+):
+    """However SIGTERM arrives, the worker's main process passes it on to the pool process, which
+    re-queues a render that outlasts its grace (none here, so that any render is cut short); the
+    worker takes no new work, and the next worker completes the job."""
+    stop_worker(celery_worker_process)  # this test alone decides which worker renders
+    stopping = start_worker(settings.VAR_DIR / "stopping-worker.log", extra_env={"WORKER_STOP_GRACE_SECONDS": "0"})
+    try:
+        job_id = api.generate(htmlContent=MEDIUM_HTML, **{"async": True}).json()["jobId"]
+        claimed = wait_until(lambda: _processing(job_id))
+        assert claimed, "the stopping worker never started rendering"
+        family = {stopping.process.pid, *_children(stopping.process.pid)}
+        assert int(claimed.claimed_by.rsplit(":", 1)[1]) in family
+        began = time.monotonic()
+        if to_group:
+            os.killpg(stopping.process.pid, signal.SIGTERM)
+        else:
+            os.kill(stopping.process.pid, signal.SIGTERM)
+        stopping.process.wait(timeout=30)
+        stopped_after = time.monotonic() - began
+        left_behind = [pid for pid in family if _alive(pid)]
+        handed_back = _row(job_id)
+    finally:
+        if stopping.process.poll() is None:
+            os.killpg(stopping.process.pid, signal.SIGKILL)
+        replacement = start_worker(celery_worker_process.log_path)
+        celery_worker_process.process = replacement.process
+
+    assert stopped_after < 10, stopping.log()[-3000:]
+    assert left_behind == []
+    assert handed_back.status == "queued" and handed_back.claim_token == "", (
+        handed_back.status,
+        stopping.log()[-3000:],
+    )
+    assert "re-queued" in stopping.log()
+    done = wait_until(lambda: (r := _row(job_id)).status in ("completed", "failed") and r, timeout=180)
+    assert done.status == "completed", (done.error_code, done.error_message)
+    assert done.attempts == 2 and done.claimed_by != claimed.claimed_by
+    job = api.get(f"/v1/jobs/{job_id}").json()
+    assert parse_pdf(requests.get(job["data"]["url"], timeout=30).content).page_count > 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -112,7 +112,6 @@ def test_beat_and_the_worker_really_delete_an_expired_file(api, tmp_path):
     expire(data["fileId"])
     env = {
         **os.environ,
-        "FILELOOM_TEST_RUN": "1",
         "DATABASE_URL": _test_database_url(),
         "FILE_PURGE_INTERVAL_SECONDS": "1",
     }

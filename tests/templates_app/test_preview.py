@@ -9,7 +9,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from billing.services import limits_set, usage_get
+from billing.selectors import usage_get
+from billing.services import limits_set
 from documents.models import Generation
 from storage_app.models import StoredFile
 from templates_app import services

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -14,10 +15,16 @@ import pytest
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
-def _snippet(language: str) -> str:
+def _snippet(language: str, name: str) -> str:
     blocks = re.findall(rf"```{language}\n(.*?)```", DOC.read_text(), re.DOTALL)
-    [code] = [b for b in blocks if "verify" in b.lower()]
+    [code] = [b for b in blocks if name in b]
     return code
+
+
+def _python_function(name: str):  # type: ignore[no-untyped-def]
+    namespace: dict = {}
+    exec(compile(_snippet("python", f"def {name}("), str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace[name]
 
 
 @pytest.fixture
@@ -28,11 +35,101 @@ def delivered(api, receiver, make_endpoint):  # type: ignore[no-untyped-def]
     return endpoint["secret"], request
 
 
-def test_the_python_snippet_accepts_a_real_delivery_and_rejects_tampering(delivered):
+@pytest.fixture
+def delivered_during_a_rotation(api, receiver):  # type: ignore[no-untyped-def]
+    created = api.post("/v1/webhooks", json={"url": receiver.url, "events": ["pdf.generated"]}).json()["data"]
+    rotated = api.post(f"/v1/webhooks/{created['id']}/rotate-secret", json={"gracePeriodHours": 1}).json()["data"]
+    assert api.generate(htmlContent="<p>rotating</p>").status_code == 200
+    [request] = receiver.wait_for(1)
+    return created["secret"], rotated["secret"], request
+
+
+def _forged(headers: dict[str, str], **changes: str) -> dict[str, str]:
+    """A captured request's headers with some replaced (names as the receiver got them)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered.update({name.replace("_", "-"): value for name, value in changes.items()})
+    return lowered
+
+
+def _standard_cases(secret: str, request) -> dict[str, tuple[str, bytes, dict[str, str]]]:  # type: ignore[no-untyped-def]
+    fresh = str(int(request.header("webhook-timestamp")) + 120)
+    return {
+        "as delivered": (secret, request.body, request.headers),
+        "body changed": (secret, request.body + b" ", request.headers),
+        "wrong secret": ("whsec_" + "A" * 43 + "=", request.body, request.headers),
+        "replayed with a fresh timestamp": (secret, request.body, _forged(request.headers, webhook_timestamp=fresh)),
+        "another id": (secret, request.body, _forged(request.headers, webhook_id="evt_other")),
+        "too old": (secret, request.body, _forged(request.headers, webhook_timestamp=str(int(time.time()) - 301))),
+    }
+
+
+STANDARD_EXPECTED = {
+    "as delivered": True,
+    "body changed": False,
+    "wrong secret": False,
+    "replayed with a fresh timestamp": False,
+    "another id": False,
+    "too old": False,
+}
+
+
+def test_the_python_standard_webhooks_snippet_accepts_a_delivery_and_rejects_forgeries_and_replays(delivered):
     secret, request = delivered
-    namespace: dict = {}
-    exec(compile(_snippet("python"), str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
-    verify = namespace["verify_fileloom"]
+    verify = _python_function("verify_standard_webhook")
+    results = {case: verify(*args) for case, args in _standard_cases(secret, request).items()}
+    assert results == STANDARD_EXPECTED
+
+
+def test_the_library_snippet_accepts_a_delivery_and_rejects_forgeries_and_replays(delivered):
+    secret, request = delivered
+    verify = _python_function("verify_with_library")
+    results = {case: verify(*args) is not None for case, args in _standard_cases(secret, request).items()}
+    assert results == STANDARD_EXPECTED
+    assert verify(secret, request.body, request.headers) == request.json
+
+
+def test_the_standard_snippets_accept_either_secret_during_a_rotation(delivered_during_a_rotation):
+    old, new, request = delivered_during_a_rotation
+    for name in ("verify_standard_webhook", "verify_with_library"):
+        verify = _python_function(name)
+        assert verify(old, request.body, request.headers) and verify(new, request.body, request.headers), name
+
+
+def _node(script: str, tmp_path, payload: object) -> object:  # type: ignore[no-untyped-def]
+    path = tmp_path / "verify.js"
+    path.write_text(script)
+    result = subprocess.run(["node", str(path)], input=json.dumps(payload), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_javascript_standard_webhooks_snippet_accepts_a_delivery_and_rejects_forgeries_and_replays(
+    delivered, tmp_path
+):
+    secret, request = delivered
+    harness = (
+        _snippet("javascript", "function verifyStandardWebhook(")
+        + """
+const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const results = {};
+for (const [name, [secret, body, headers]] of Object.entries(cases)) {
+  results[name] = verifyStandardWebhook(secret, Buffer.from(body, "base64"), headers);
+}
+console.log(JSON.stringify(results));
+"""
+    )
+    cases = {
+        # Express gives the headers with lower-case names.
+        case: [key, base64.b64encode(body).decode(), {k.lower(): v for k, v in headers.items()}]
+        for case, (key, body, headers) in _standard_cases(secret, request).items()
+    }
+    assert _node(harness, tmp_path, cases) == STANDARD_EXPECTED
+
+
+def test_the_legacy_python_snippet_accepts_a_real_delivery_and_rejects_tampering(delivered):
+    secret, request = delivered
+    verify = _python_function("verify_fileloom")
     signature, timestamp = request.header("X-Fileloom-Signature"), request.header("X-Fileloom-Timestamp")
     assert verify(secret, request.body, signature, timestamp) is True
     assert verify(secret, request.body + b" ", signature, timestamp) is False
@@ -42,10 +139,10 @@ def test_the_python_snippet_accepts_a_real_delivery_and_rejects_tampering(delive
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_the_javascript_snippet_accepts_a_real_delivery_and_rejects_tampering(delivered, tmp_path):
+def test_the_legacy_javascript_snippet_accepts_a_real_delivery_and_rejects_tampering(delivered, tmp_path):
     secret, request = delivered
     harness = (
-        _snippet("javascript")
+        _snippet("javascript", "function verifyFileloom(")
         + """
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const body = Buffer.from(input.body, "base64");
@@ -57,21 +154,13 @@ console.log(JSON.stringify([
 ]));
 """
     )
-    script = tmp_path / "verify.js"
-    script.write_text(harness)
-    import base64
-
-    payload = json.dumps(
-        {
-            "secret": secret,
-            "body": base64.b64encode(request.body).decode(),
-            "signature": request.header("X-Fileloom-Signature"),
-            "timestamp": request.header("X-Fileloom-Timestamp"),
-        }
-    )
-    result = subprocess.run(["node", str(script)], input=payload, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [True, False, False, False]
+    payload = {
+        "secret": secret,
+        "body": base64.b64encode(request.body).decode(),
+        "signature": request.header("X-Fileloom-Signature"),
+        "timestamp": request.header("X-Fileloom-Timestamp"),
+    }
+    assert _node(harness, tmp_path, payload) == [True, False, False, False]
 
 
 def test_disabling_an_endpoint_fails_its_pending_deliveries(acme, receiver):

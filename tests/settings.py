@@ -1,0 +1,39 @@
+"""Settings for the test run: fileloom.settings with the test run's own environment.
+
+The values go into the environment (not assigned after the import) so that every process the
+tests start (the Celery worker and beat, `manage.py` and `-c` subprocesses) inherits them and
+reads the same settings through fileloom.settings. A variable already set in the environment
+wins, except the var directory: the test run keeps all of its state (database, broker, files,
+logs) under var/test, never touching the data of a `make run` in the same checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TEST_VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "test"
+
+TEST_ENVIRONMENT = {
+    # The suite's stand-ins (webhook receivers, Stripe, S3, Supabase) listen on loopback.
+    "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+    "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
+    # Fast heartbeats, reaper and webhook retries, so recovery tests take seconds, not minutes.
+    "GENERATION_HEARTBEAT_SECONDS": "0.5",
+    "GENERATION_CLAIM_STALE_SECONDS": "5",
+    "GENERATION_REAPER_INTERVAL_SECONDS": "1",
+    "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_READ_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_DISPATCH_INTERVAL_SECONDS": "0.5",
+}
+
+os.environ["FILELOOM_VAR_DIR"] = str(TEST_VAR_DIR)
+for _name, _value in TEST_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
+
+from fileloom.settings import *  # noqa: E402, F403
+from fileloom.settings import STORAGES  # noqa: E402
+
+# The test run serves static files from the apps (no collectstatic, no compressed copies).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

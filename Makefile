@@ -22,7 +22,7 @@ bench: system-deps venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy hbs fileloom accounts documents storage_app billing webhooks templates_app rendering
+	$(VENV)/bin/mypy hbs fileloom accounts documents storage_app billing webhooks templates_app rendering cloudlayer
 
 deps: system-deps-test venv node-deps
 

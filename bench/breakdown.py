@@ -116,7 +116,7 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
         "  file_store_generated", storage_app.services.file_store_generated
     )
     # The task runs where the web would start waiting, so its time is not counted in the create.
-    documents.services._enqueue = lambda generation_id, timeout: pending.append(generation_id)
+    documents.services._enqueue = lambda generation_id, engine, limits: pending.append(generation_id)
 
 
 def _setup(database_url: str | None, var_dir: Path) -> tuple[str, str]:

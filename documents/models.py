@@ -32,6 +32,12 @@ class Generation(models.Model):
     output_format = models.CharField(max_length=10, default="pdf")
     # The page to render for URL input (generation_method "url"), checked by the outbound policy.
     source_url = models.TextField(blank=True, default="")
+    # Input documents of a conversion (engines in rendering.jobs.CONVERTERS): [{"name", "key"}]
+    # for uploads kept in built-in storage until the job ends, [{"name", "url"}] to fetch.
+    inputs = models.JSONField(default=list, blank=True)
+    # Store the result in this storage connection only (a request naming its storage), not by
+    # the workspace's storage mode.
+    storage_connection_id = models.CharField(max_length=40, blank=True, default="")
     template_id = models.CharField(max_length=64, blank=True, default="")
     template_name = models.CharField(max_length=200, blank=True, default="")
     template_version = models.PositiveIntegerField(null=True, blank=True)
@@ -43,6 +49,9 @@ class Generation(models.Model):
         "storage_app.StoredFile", null=True, blank=True, on_delete=models.SET_NULL, related_name="generation"
     )
     warnings = models.JSONField(default=list, blank=True)
+    # What another API (cloudlayer, docs/cloudlayer.md) needs to show this generation as its own
+    # job: {"api", "type", "version", "name", "projectId", "params"}. Empty for Fileloom requests.
+    client_meta = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=50, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     processing_time_ms = models.PositiveIntegerField(null=True, blank=True)

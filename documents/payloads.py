@@ -5,9 +5,12 @@ One place, so a sync response, a job and a `pdf.generated` event always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 from documents.models import Generation, GenerationStatus
 from storage_app.services import file_links
@@ -70,6 +73,21 @@ def failed_event_data(generation: Generation) -> dict[str, Any]:
         "templateId": generation.template_id or None,
         "templateName": generation.template_name or None,
     }
+
+
+def request_webhook(generation: Generation) -> tuple[str, str, dict[str, Any]] | None:
+    """(url, event type, body) of a finished generation's own webhook, or None.
+
+    A request may name its own webhook (cloudlayer's `webhook`); the body is the one of the API
+    that took it (Generation.client_meta["api"]), built by the function the project names in
+    settings.REQUEST_WEBHOOK_BODIES: documents cannot import the API apps above it.
+    """
+    meta = generation.client_meta or {}
+    path = settings.REQUEST_WEBHOOK_BODIES.get(str(meta.get("api")))
+    if not meta.get("webhook") or path is None or not generation.is_finished:
+        return None
+    build: Callable[[Generation], dict[str, Any]] = import_string(path)
+    return str(meta["webhook"]), f"{meta['api']}.job", build(generation)
 
 
 def generation_event_type(generation: Generation) -> str | None:

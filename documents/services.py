@@ -36,13 +36,14 @@ from accounts.models import ApiKey, Workspace
 from billing.selectors import Usage, limits_for, usage_get
 from billing.services import credits_refund, credits_reserve
 from documents import notify, payloads
-from documents.models import Generation, GenerationStatus, IdempotencyKey
+from documents.models import Generation, GenerationStatus, IdempotencyKey, new_job_id
 from fileloom import lifecycle
 from fileloom.errors import (
     ApplicationError,
     ErrorCode,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    PayloadTooLarge,
     TemplateCompilationFailed,
     UrlNotAllowed,
     ValidationFailed,
@@ -60,9 +61,9 @@ from rendering.compose import (
 )
 from rendering.engines import ENGINE_NAMES
 from rendering.options import engine_options_check
-from storage_app.services import file_discard, file_store_generated
+from storage_app.services import file_discard, file_store_generated, input_read, input_save, inputs_discard
 from templates_app.selectors import TemplateForGeneration, template_for_generation
-from webhooks.services import webhook_event_emit
+from webhooks.services import webhook_event_emit, webhook_request_emit
 
 logger = logging.getLogger("fileloom.documents")
 
@@ -83,6 +84,11 @@ class GenerateInput:
     output_format: str = "pdf"
     # `warnings` entries about the request itself (fields it ignored), kept with the generation.
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # htmlContent is the document as it is, not a Handlebars template (cloudlayer's `html`).
+    literal_html: bool = False
+    # See Generation.client_meta and Generation.storage_connection_id.
+    client_meta: dict[str, Any] = field(default_factory=dict)
+    storage_connection_id: str = ""
 
 
 def url_input_check(url: str) -> None:
@@ -111,7 +117,8 @@ def _engine_for(data: GenerateInput, options: dict[str, Any]) -> str:
 
 
 def generation_event_emit(*, generation: Generation) -> None:
-    """Record pdf.generated / pdf.failed for a finished generation, inside its transaction."""
+    """Record pdf.generated / pdf.failed for a finished generation, inside its transaction, and
+    the request's own webhook when it named one (in the body of the API that took it)."""
     event_type = payloads.generation_event_type(generation)
     if event_type is not None:
         webhook_event_emit(
@@ -120,6 +127,16 @@ def generation_event_emit(*, generation: Generation) -> None:
             build_data=lambda: payloads.generation_event_data(generation),
             generation_id=generation.pk,
         )
+        request_webhook = payloads.request_webhook(generation)
+        if request_webhook is not None:
+            url, request_event, body = request_webhook
+            webhook_request_emit(
+                workspace=generation.workspace,
+                url=url,
+                event_type=request_event,
+                body=body,
+                generation_id=generation.pk,
+            )
 
 
 def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) -> tuple[Generation, Usage | None]:
@@ -148,7 +165,9 @@ def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) 
         method = "template" if template else "html"
 
     try:
-        html, setup_dict = document_compile(source=source, data=data.template_data, options=options)
+        html, setup_dict = document_compile(
+            source=source, data=data.template_data, options=options, literal=data.literal_html
+        )
     except TemplateCompilationFailed as error:
         rejected = _record_rejected(api_key=api_key, request_id=request_id, data=data, template=template, error=error)
         raise GenerationRejected(error, rejected) from None
@@ -171,11 +190,66 @@ def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) 
             options=setup_dict,
             filename=sanitise_filename(filename, extension=output_extension(data.output_format)),
             warnings=data.warnings,
+            client_meta=data.client_meta,
+            storage_connection_id=data.storage_connection_id,
             enqueued_at=timezone.now(),
         )
-        timeout = limits.render_timeout_seconds
-        transaction.on_commit(lambda: _enqueue(generation.id, timeout))
+        transaction.on_commit(lambda: _enqueue(generation.id, engine, limits))
     return generation, usage
+
+
+def generation_create_from_inputs(
+    *,
+    api_key: ApiKey,
+    request_id: str,
+    engine: str,
+    method: str,
+    output_format: str,
+    inputs: list[jobs.Input],
+    filename: str | None = None,
+    is_async: bool = False,
+    client_meta: dict[str, Any] | None = None,
+    storage_connection_id: str = "",
+) -> Generation:
+    """Queue a conversion of input documents (a converter engine: merge, office): uploaded
+    documents are kept in built-in storage until the job ends, URLs are fetched by the worker.
+    Raises ApplicationError subclasses (nothing is kept or charged then)."""
+    workspace = api_key.workspace
+    limits = limits_for(workspace_id=workspace.id)
+    size = sum(len(item.content or b"") + len(item.url or "") for item in inputs)
+    if size > limits.max_input_bytes:
+        raise PayloadTooLarge(f"Input documents are {size} bytes; the limit is {limits.max_input_bytes} bytes")
+    generation_id = new_job_id()
+    stored: list[dict[str, str]] = []
+    try:
+        for index, item in enumerate(inputs):
+            if item.content is not None:
+                key = input_save(workspace_id=workspace.id, job_id=generation_id, index=index, content=item.content)
+                stored.append({"name": item.name, "key": key})
+            else:
+                stored.append({"name": item.name, "url": item.url or ""})
+        with transaction.atomic():
+            credits_reserve(workspace=workspace, request_id=request_id)
+            generation = Generation.objects.create(
+                id=generation_id,
+                request_id=request_id,
+                workspace=workspace,
+                api_key=api_key,
+                is_async=is_async,
+                generation_method=method,
+                engine=engine,
+                output_format=output_format,
+                inputs=stored,
+                filename=sanitise_filename(filename, extension=output_extension(output_format)),
+                client_meta=client_meta or {},
+                storage_connection_id=storage_connection_id,
+                enqueued_at=timezone.now(),
+            )
+            transaction.on_commit(lambda: _enqueue(generation.id, engine, limits))
+    except BaseException:
+        inputs_discard(keys=[item["key"] for item in stored if "key" in item])
+        raise
+    return generation
 
 
 class GenerationRejected(ApplicationError):
@@ -211,6 +285,7 @@ def _record_rejected(
             template_name=template.name if template else "",
             template_version=template.version if template else None,
             filename=sanitise_filename(data.filename, extension=output_extension(data.output_format)),
+            client_meta=data.client_meta,
             error_code=error.code,
             error_message=error.message,
             finished_at=timezone.now(),
@@ -219,9 +294,14 @@ def _record_rejected(
     return generation
 
 
-def _enqueue(generation_id: str, timeout: int) -> None:
+def _enqueue(generation_id: str, engine: str, limits: jobs.RenderLimits) -> None:
     try:
-        jobs.enqueue(RENDER_TASK, generation_id, timeout_seconds=timeout)
+        jobs.enqueue(
+            RENDER_TASK,
+            generation_id,
+            timeout_seconds=jobs.time_limit_for(engine, limits),
+            queue=jobs.queue_for(engine),
+        )
     except jobs.QueueUnavailable as error:  # fail now rather than leave a row nobody will render
         generation_fail(generation_id=generation_id, code=error.code, message=error.message)
 
@@ -248,8 +328,35 @@ def generation_fail(*, generation_id: str, code: str, message: str, claim_token:
         generation_event_emit(generation=generation)
         request_id = generation.request_id
         transaction.on_commit(lambda: notify.notify_finished(request_id))
+        transaction.on_commit(lambda: _inputs_discard(generation))
     logger.info("generation %s failed: %s %s", generation_id, code, message)
     return True
+
+
+def _inputs_discard(generation: Generation) -> None:
+    """A finished job's uploaded inputs are deleted (its outcome no longer needs them)."""
+    inputs_discard(keys=[item["key"] for item in generation.inputs if item.get("key")])
+
+
+def _render(generation: Generation, limits: Any) -> jobs.Rendered | jobs.RenderFailed:
+    if jobs.is_converter(generation.engine):
+        inputs = [
+            jobs.Input(name=item["name"], content=input_read(key=item["key"]))
+            if item.get("key")
+            else jobs.Input(name=item["name"], url=item["url"])
+            for item in generation.inputs
+        ]
+        return jobs.convert(
+            engine=generation.engine, inputs=inputs, output_format=generation.output_format, limits=limits
+        )
+    return jobs.render(
+        html=generation.html,
+        options=generation.options,
+        limits=limits,
+        engine=generation.engine,
+        url=generation.source_url or None,
+        output_format=generation.output_format,
+    )
 
 
 def _worker_identity() -> str:
@@ -354,14 +461,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
     limits = limits_for(workspace_id=generation.workspace_id)
     try:
         with lifecycle.interruptible(settings.WORKER_STOP_GRACE_SECONDS):
-            result = jobs.render(
-                html=generation.html,
-                options=generation.options,
-                limits=limits,
-                engine=generation.engine,
-                url=generation.source_url or None,
-                output_format=generation.output_format,
-            )
+            result = _render(generation, limits)
     except lifecycle.Stopping:
         # The worker is stopping and the render would outlast its grace: the next worker takes it.
         generation_requeue(generation=generation, claim_token=token)
@@ -381,6 +481,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             generation_method=generation.generation_method,
             template_id=generation.template_id,
             template_name=generation.template_name,
+            connection_id=generation.storage_connection_id or None,
         )
     except Exception:
         logger.exception("storing generation %s failed", generation_id)
@@ -413,6 +514,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             generation_event_emit(generation=generation)
             request_id = generation.request_id
             transaction.on_commit(lambda: notify.notify_finished(request_id))
+            transaction.on_commit(lambda: _inputs_discard(generation))
     if completed != 1:
         file_discard(file=stored)
         return "abandoned"
@@ -427,7 +529,7 @@ def generation_wait(
     The waiter (opened before the work was queued, see documents.notify) wakes this as soon as
     the worker says it finished; the row stays the source of truth (rendering.jobs).
     """
-    render_timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
+    render_timeout = jobs.time_limit_for(generation.engine, limits_for(workspace_id=generation.workspace_id))
     finished_states = (GenerationStatus.COMPLETED, GenerationStatus.FAILED)
 
     def is_finished() -> bool:
@@ -471,8 +573,8 @@ def generation_requeue(*, generation: Generation, claim_token: str) -> bool:
         ).update(status=GenerationStatus.QUEUED, claim_token="", heartbeat_at=None, enqueued_at=timezone.now())
         if updated != 1:
             return False
-        timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
-        transaction.on_commit(lambda: _enqueue(generation.pk, timeout))
+        limits = limits_for(workspace_id=generation.workspace_id)
+        transaction.on_commit(lambda: _enqueue(generation.pk, generation.engine, limits))
     logger.warning("generation %s re-queued: its worker (%s) stopped", generation.pk, generation.claimed_by)
     return True
 
@@ -505,7 +607,7 @@ def generations_reap() -> ReapOutcome:
 
     overdue_after = jobs.HARD_LIMIT_EXTRA_SECONDS + settings.GENERATION_REAPER_MARGIN_SECONDS
     for generation in processing.filter(started_at__lt=now - timedelta(seconds=overdue_after))[:REAP_BATCH]:
-        timeout = limits_for(workspace_id=generation.workspace_id).render_timeout_seconds
+        timeout = jobs.time_limit_for(generation.engine, limits_for(workspace_id=generation.workspace_id))
         overdue = generation.started_at and generation.started_at < now - timedelta(seconds=timeout + overdue_after)
         if overdue and generation_fail(
             generation_id=generation.pk,
@@ -522,7 +624,7 @@ def generations_reap() -> ReapOutcome:
             pk=generation.pk, status=GenerationStatus.QUEUED, enqueued_at=generation.enqueued_at
         ).update(enqueued_at=now)
         if touched == 1:
-            _enqueue(generation.pk, limits_for(workspace_id=generation.workspace_id).render_timeout_seconds)
+            _enqueue(generation.pk, generation.engine, limits_for(workspace_id=generation.workspace_id))
             outcome.redispatched.append(generation.pk)
     return outcome
 

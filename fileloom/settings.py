@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "storage_app",
     "templates_app",
     "webhooks",
+    "cloudlayer",
 ]
 
 MIDDLEWARE = [
@@ -344,6 +345,8 @@ if not 0 <= WORKER_STOP_GRACE_SECONDS < WORKER_STOP_DEADLINE_SECONDS:
 CELERY_TASK_ROUTES = {
     "documents.tasks.render_generation": {"queue": "render"},
     "templates_app.tasks.render_preview": {"queue": "render"},
+    # Office conversions (LibreOffice) and PDF merges: slow, memory-hungry, their own time limit.
+    "cloudlayer.tasks.convert_document": {"queue": "convert"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -372,6 +375,26 @@ WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 10)
 WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int("WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", 5) or 5
 WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24) or 0
 WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_float("WEBHOOK_DISPATCH_INTERVAL_SECONDS", 10)
+
+# --- cloudlayer.io-compatible API (docs/cloudlayer.md) ---------------------------------------
+# Mounted at /<prefix>/v1/… and /<prefix>/v2/…; an SDK's base URL is https://<host>/<prefix>.
+CLOUDLAYER_URL_PREFIX = env_str("CLOUDLAYER_URL_PREFIX", "cloudlayer").strip("/")
+if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", CLOUDLAYER_URL_PREFIX) or (
+    CLOUDLAYER_URL_PREFIX.split("/")[0] in ("v1", "admin", "static", "media", "healthz")
+):
+    raise SettingError(f"CLOUDLAYER_URL_PREFIX must be a path no Fileloom route uses, got {CLOUDLAYER_URL_PREFIX!r}")
+# The engine of cloudlayer conversions (cloudlayer renders with Chrome); DEFAULT_ENGINE when it
+# is not installed.
+CLOUDLAYER_ENGINE = env_str("CLOUDLAYER_ENGINE", "chromium")
+if CLOUDLAYER_ENGINE not in ("weasyprint", "chromium"):
+    raise SettingError("CLOUDLAYER_ENGINE must be weasyprint or chromium")
+# A request's own webhook gets the body of the API that took it (documents.payloads.request_webhook).
+REQUEST_WEBHOOK_BODIES = {"cloudlayer": "cloudlayer.payloads.webhook_body"}
+# Time limit of one office conversion (DOCX → PDF/HTML) or PDF merge; the converter process
+# group is killed when it runs out.
+CONVERT_TIMEOUT_SECONDS = env_int("CONVERT_TIMEOUT_SECONDS", 120) or 120
+# LibreOffice's converter process itself (not the `soffice` wrapper script; see rendering.office).
+SOFFICE_BINARY = env_str("SOFFICE_BINARY", "/usr/lib/libreoffice/program/soffice.bin")
 
 # --- Quota ---------------------------------------------------------------------------------
 BILLING_ENABLED = env_bool("BILLING_ENABLED", False)

@@ -32,8 +32,9 @@ OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
     "png": ("png", "image/png"),
     "jpeg": ("jpg", "image/jpeg"),
     "webp": ("webp", "image/webp"),
+    "html": ("html", "text/html; charset=utf-8"),  # office documents converted to HTML
 }
-_KNOWN_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".webp")
+_KNOWN_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".webp", ".html")
 
 
 def output_extension(output_format: str) -> str:
@@ -94,15 +95,21 @@ def inject_css(html: str, css: str) -> str:
 
 
 def document_compile(
-    *, source: str, data: dict[str, Any], options: dict[str, Any], partials: dict[str, str] | None = None
+    *,
+    source: str,
+    data: dict[str, Any],
+    options: dict[str, Any],
+    partials: dict[str, str] | None = None,
+    literal: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Render the Handlebars document and its header/footer bands; return (html, page setup dict).
 
+    `literal`: the document is HTML as it is, not a template (the bands are templates still).
     Shared by generations, template previews and the render_template command. Raises
     TemplateCompilationFailed.
     """
     setup = PageSetup.from_dict(options)
-    html = template_render(source, data, what="the document", partials=partials)
+    html = source if literal else template_render(source, data, what="the document", partials=partials)
     band_data = {**data, **_PAGE_PLACEHOLDERS}
     header = (
         template_render(setup.header.content, band_data, what="the header", partials=partials)

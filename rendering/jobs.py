@@ -17,8 +17,11 @@ from typing import Any, Protocol
 
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
+from fileloom import outbound
 from fileloom.errors import ApplicationError, ErrorCode, PayloadTooLarge
+from rendering import merge, office
 from rendering.engines import RenderError, ResourceFailure, get_engine, resource_failures
 from rendering.images import ImageSetup
 from rendering.page_images import PageOutOfRange, pdf_page_png
@@ -30,6 +33,8 @@ logger = logging.getLogger("fileloom.rendering")
 HARD_LIMIT_EXTRA_SECONDS = 5
 # Extra time a waiting web request gives a job beyond its render limit, for queueing.
 QUEUE_GRACE_SECONDS = 15
+# The output formats render() produces (APIs check this before accepting a request).
+RENDERED_FORMATS = ("pdf", "png", "jpeg", "webp")
 # How often a waiter without a wake-up channel looks at the row, at most.
 POLL_MAX_INTERVAL_SECONDS = 0.025
 
@@ -60,7 +65,7 @@ def input_size_check(*, limits: RenderLimits, sources: tuple[str, ...], data: An
         raise PayloadTooLarge(f"Input (HTML and data) is {size} bytes; the limit is {limits.max_input_bytes} bytes")
 
 
-def enqueue(task_name: str, job_id: str, *, timeout_seconds: int) -> None:
+def enqueue(task_name: str, job_id: str, *, timeout_seconds: int, queue: str | None = None) -> None:
     """Queue the task `task_name(job_id)` under the render time limits (CELERY_TASK_ROUTES puts
     render tasks on the render queue). By name, so a service need not import its own tasks.
 
@@ -74,6 +79,7 @@ def enqueue(task_name: str, job_id: str, *, timeout_seconds: int) -> None:
             task_id=job_id,
             soft_time_limit=timeout_seconds,
             time_limit=timeout_seconds + HARD_LIMIT_EXTRA_SECONDS,
+            **({"queue": queue} if queue else {}),
         )
     except Exception:  # any broker/transport failure: kombu raises many types
         logger.exception("could not enqueue render job %s", job_id)
@@ -163,6 +169,8 @@ def render(
     if engine == "chromium":
         limit_ms = limits.render_timeout_seconds * 1000
         options = {**options, "timeout": min(int(options.get("timeout") or limit_ms), limit_ms)}
+    if output_format not in RENDERED_FORMATS:
+        raise ValueError(f"unknown output format {output_format!r}")
     try:
         with resource_failures() as failures:
             if output_format == "pdf":
@@ -196,3 +204,91 @@ def render(
             ErrorCode.FILE_TOO_LARGE, f"Generated PDF exceeds size limit of {limit_mb:g}MB", "too-large"
         )
     return Rendered(content=content, page_count=page_count, warnings=[_resource_warning(f) for f in failures])
+
+
+# --- Conversions: documents in, one document out ---------------------------------------------
+# Engines that convert input documents instead of rendering HTML. They run on their own queue
+# with their own time limit (CONVERT_TIMEOUT_SECONDS): LibreOffice is slow and memory-hungry,
+# and must not hold up the render workers.
+CONVERTERS = ("libreoffice", "pdf-merge")
+CONVERT_QUEUE = "convert"
+
+
+def is_converter(engine: str) -> bool:
+    return engine in CONVERTERS
+
+
+def queue_for(engine: str) -> str | None:
+    """The queue of a job on `engine`; None: the task's route (CELERY_TASK_ROUTES)."""
+    return CONVERT_QUEUE if is_converter(engine) else None
+
+
+def time_limit_for(engine: str, limits: RenderLimits) -> int:
+    """Seconds a job on `engine` may run (Celery's soft limit; the hard limit adds a margin)."""
+    return settings.CONVERT_TIMEOUT_SECONDS if is_converter(engine) else limits.render_timeout_seconds
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input document: its bytes, or the URL to fetch it from (under the outbound policy)."""
+
+    name: str
+    content: bytes | None = None
+    url: str | None = None
+
+
+class InputFetchFailed(Exception):
+    pass
+
+
+def _fetch(url: str, *, max_bytes: int) -> bytes:
+    try:
+        response = outbound.request(
+            "GET",
+            url,
+            headers={"User-Agent": "Fileloom converter"},
+            connect_timeout=settings.RESOURCE_FETCH_TIMEOUT_SECONDS,
+            read_timeout=settings.RESOURCE_FETCH_TIMEOUT_SECONDS,
+            max_bytes=max_bytes,
+            follow_redirects=True,  # every hop is checked again at connect time
+            allowed_networks=settings.RENDERER_ALLOWED_NETWORKS,
+        )
+    except outbound.OutboundError as exc:
+        raise InputFetchFailed(f"could not fetch {url}: {exc}") from None
+    if response.status >= 400:
+        raise InputFetchFailed(f"could not fetch {url}: it answered HTTP {response.status}")
+    return response.body
+
+
+def convert(*, engine: str, inputs: list[Input], output_format: str, limits: RenderLimits) -> Rendered | RenderFailed:
+    """Merge PDFs (`pdf-merge`) or convert one office document (`libreoffice`) in this worker
+    process; a failure is returned, not raised, like render()."""
+    timeout = time_limit_for(engine, limits)
+    try:
+        documents = [
+            (
+                item.name,
+                item.content if item.content is not None else _fetch(item.url or "", max_bytes=limits.max_pdf_bytes),
+            )
+            for item in inputs
+        ]
+        if engine == "pdf-merge":
+            content = merge.merge(documents)
+        else:
+            # A little under the task's soft limit, so the converter is stopped by us (with a
+            # clear message) rather than interrupted.
+            content = office.convert(
+                documents[0][1], source_extension="docx", target=output_format, timeout=max(timeout - 2, 1)
+            )
+    except InputFetchFailed as exc:
+        return RenderFailed(ErrorCode.INPUT_FETCH_FAILED, f"Conversion failed: {exc}", "fetch-failed")
+    except (SoftTimeLimitExceeded, office.ConversionTimedOut):
+        return RenderFailed(ErrorCode.REQUEST_TIMEOUT, f"Conversion timed out after {timeout} seconds", "timeout")
+    except (merge.MergeFailed, office.ConversionFailed) as exc:
+        return RenderFailed(ErrorCode.VALIDATION_ERROR, f"Conversion failed: {exc}", "invalid-input")
+    if len(content) > limits.max_pdf_bytes:
+        limit_mb = round(limits.max_pdf_bytes / (1024 * 1024), 3)
+        return RenderFailed(
+            ErrorCode.FILE_TOO_LARGE, f"The result exceeds the size limit of {limit_mb:g}MB", "too-large"
+        )
+    return Rendered(content=content)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Fileloom needs, only those missing. Usage:
-#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; Chromium; Node.js
+#   scripts/install-system-deps.sh runtime   # WeasyPrint: Pango, HarfBuzz subsetting, fonts; Chromium; LibreOffice Writer; Node.js
 #   scripts/install-system-deps.sh test      # the same (kept for `make test`)
 set -euo pipefail
 
@@ -13,6 +13,7 @@ runtime=(
   fonts-noto-cjk fonts-noto-color-emoji fonts-inter fonts-roboto fonts-open-sans
   chromium              # the chromium engine (Playwright drives it; never `playwright install`)
   util-linux            # setpriv: browser processes die with their render process
+  libreoffice-writer-nogui   # DOCX → PDF/HTML (cloudlayer docx/pdf, docx/html), headless, no GUI toolkit
 )
 # Node.js: npm installs the admin's code editor (and, for tests, the handlebars.js reference).
 command -v node >/dev/null 2>&1 || runtime+=(nodejs npm)

@@ -432,6 +432,7 @@ def file_store_generated(
     template_id: str = "",
     template_name: str = "",
     content_type: str = "application/pdf",
+    connection_id: str | None = None,
 ) -> StoreOutcome:
     """Store a generated PDF where the workspace's storage mode says; never lose it.
 
@@ -439,8 +440,11 @@ def file_store_generated(
     failed copy becomes a `warnings` entry instead of an error. Mode `external` with no
     successful copy falls back to built-in storage. Raises only when the PDF could be stored
     nowhere. The StoredFile is returned unsaved.
+
+    `connection_id`: the request named its storage, so only that connection receives the file
+    (mode `external` for this file, with the same fallback), whatever the workspace's mode.
     """
-    mode = workspace.storage_mode or StorageMode.FILELOOM
+    mode = StorageMode.EXTERNAL if connection_id else (workspace.storage_mode or StorageMode.FILELOOM)
     file = StoredFile(
         workspace=workspace,
         request_id=request_id,
@@ -453,11 +457,12 @@ def file_store_generated(
         storage_mode=mode,
         created_at=timezone.now(),
     )
-    connections = (
-        list(StorageConnection.objects.filter(workspace=workspace, enabled=True))
-        if mode != StorageMode.FILELOOM
-        else []
-    )
+    if connection_id:
+        connections = list(StorageConnection.objects.filter(workspace=workspace, pk=connection_id))
+    elif mode != StorageMode.FILELOOM:
+        connections = list(StorageConnection.objects.filter(workspace=workspace, enabled=True))
+    else:
+        connections = []
     plans = [_plan(connection) for connection in connections]
     warnings: list[dict[str, str]] = []
     copies: list[dict[str, Any]] = []
@@ -578,6 +583,52 @@ def file_download_url(*, file: StoredFile, request: HttpRequest | Request | None
         if copy["expiresAt"] > now:  # the link minted at upload still works
             return str(copy["url"])
     raise FileGone("This file is only in external storage that can no longer be reached")
+
+
+def file_read(*, file: StoredFile) -> bytes:
+    """The bytes of a file: its built-in object, else the first external copy that can be read."""
+    if file.is_deleted:
+        raise FileGone()
+    if file.storage_key:
+        try:
+            with builtin.open_for_read(file.storage_key) as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise FileGone("This file is no longer stored") from None
+    for copy in file.external_objects:
+        connection = StorageConnection.objects.filter(
+            pk=copy.get("connectionId"), workspace_id=file.workspace_id
+        ).first()
+        if connection is None:
+            continue
+        try:
+            return store_for(connection_settings(connection)).get(copy["key"])
+        except (ExternalStorageError, DecryptionFailed) as exc:
+            logger.warning("cannot read %s from connection %s: %s", file.id, connection.pk, exc)
+    raise FileGone("This file is only in external storage that can no longer be reached")
+
+
+# --- Inputs of a job -------------------------------------------------------------------------
+# Documents uploaded to be converted or merged wait in built-in storage until their job ends.
+
+
+def input_save(*, workspace_id: str, job_id: str, index: int, content: bytes) -> str:
+    """Keep one input document of a job; returns its key (for input_read and inputs_discard)."""
+    return builtin.save(f"workspaces/{workspace_id}/inputs/{job_id}/{index}", content)
+
+
+def input_read(*, key: str) -> bytes:
+    with builtin.open_for_read(key) as handle:
+        return handle.read()
+
+
+def inputs_discard(*, keys: list[str]) -> None:
+    """Delete a finished job's inputs (a failure is logged: the purge is best effort)."""
+    for key in keys:
+        try:
+            builtin.delete(key)
+        except Exception:
+            logger.exception("could not delete job input %s", key)
 
 
 # --- Deleting --------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def _purge_broker() -> None:
         client = redis.Redis.from_url(url)
         for key in client.scan_iter("*"):
             name = key.decode()
-            if name in ("render", "default") or name.startswith(("unacked", "_kombu")):
+            if name in ("render", "default", "convert") or name.startswith(("unacked", "_kombu")):
                 client.delete(key)
 
 
@@ -71,7 +71,7 @@ class WorkerProcess:
 
 
 def start_worker(
-    log_path: Path, extra_env: dict[str, str] | None = None, queues: str = "render,default"
+    log_path: Path, extra_env: dict[str, str] | None = None, queues: str = "render,default,convert"
 ) -> WorkerProcess:
     # os.environ carries the test run's settings (tests/settings.py) to the worker.
     env = {

@@ -257,13 +257,21 @@ def webhook_event_create(
     endpoints: list[WebhookEndpoint],
     generation_id: str | None = None,
     is_test: bool = False,
+    enveloped: bool = True,
 ) -> WebhookEvent:
-    """Record an event and one delivery per endpoint; sending is queued after commit."""
+    """Record an event and one delivery per endpoint; sending is queued after commit.
+
+    The body is the Fileloom envelope around `data`, or `data` itself when not `enveloped`
+    (a per-request webhook whose API defines its own body, see webhook_request_emit).
+    """
     with transaction.atomic():
         event = WebhookEvent(workspace=workspace, event_type=event_type, generation_id=generation_id, is_test=is_test)
-        event.body = _envelope(
-            event_id=event.id, event_type=event_type, created_at=event.created_at, data=data, workspace=workspace
-        )
+        if enveloped:
+            event.body = _envelope(
+                event_id=event.id, event_type=event_type, created_at=event.created_at, data=data, workspace=workspace
+            )
+        else:
+            event.body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         event.save()
         now = timezone.now()
         deliveries = WebhookDelivery.objects.bulk_create(
@@ -308,6 +316,51 @@ def webhook_event_emit(
         return None
     return webhook_event_create(
         workspace=workspace, event_type=event_type, data=build_data(), endpoints=endpoints, generation_id=generation_id
+    )
+
+
+# Endpoints made for per-request webhook URLs subscribe to no event: they receive only the
+# deliveries of the requests that named them.
+REQUEST_ENDPOINT_DESCRIPTION = "Per-request webhook (a URL named by an API request)"
+
+
+def webhook_request_endpoint(*, workspace: Workspace, url: str) -> WebhookEndpoint:
+    """The endpoint that signs and records deliveries to a URL one request named: the
+    workspace's endpoint for that URL if it has one (its secret signs), else a new one that
+    subscribes to nothing. The URL must have passed webhook_url_check."""
+    endpoint = WebhookEndpoint.objects.filter(workspace=workspace, url=url).order_by("created_at").first()
+    if endpoint is None:
+        endpoint = WebhookEndpoint.objects.create(
+            workspace=workspace,
+            url=url,
+            events=[],
+            description=REQUEST_ENDPOINT_DESCRIPTION,
+            secret_encrypted=encrypt_str(signing.new_secret()),
+        )
+    return endpoint
+
+
+def webhook_request_emit(
+    *,
+    workspace: Workspace,
+    url: str,
+    event_type: str,
+    body: dict[str, Any],
+    generation_id: str | None = None,
+) -> WebhookEvent:
+    """Send `body` (as it is, no envelope) to a URL that one request named, through that URL's
+    endpoint: signed, retried, recorded and under the outbound policy like every delivery.
+
+    Call it inside the transaction that finishes the work it reports, as webhook_event_emit.
+    """
+    endpoint = webhook_request_endpoint(workspace=workspace, url=url)
+    return webhook_event_create(
+        workspace=workspace,
+        event_type=event_type,
+        data=body,
+        endpoints=[endpoint],
+        generation_id=generation_id,
+        enveloped=False,
     )
 
 

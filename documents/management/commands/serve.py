@@ -110,6 +110,27 @@ class Command(BaseCommand):
                 # Links the worker makes (webhook payloads) point at this server unless told otherwise.
                 {**env, "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL or base_url},
             ),
+            # Office conversions and merges (cloudlayer API): their own queue, one at a time.
+            "converter": (
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "--quiet",
+                    "-A",
+                    "fileloom",
+                    "worker",
+                    "-Q",
+                    "convert",
+                    "-c",
+                    "1",
+                    "-n",
+                    "converter@%h",
+                    "--loglevel",
+                    settings.LOG_LEVEL,
+                ],
+                {**env, "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL or base_url},
+            ),
         }
         processes: dict[str, subprocess.Popen] = {}
         stopping: list[str] = []
@@ -147,7 +168,7 @@ class Command(BaseCommand):
             raise SystemExit(1)
 
     def _announce(self, base_url: str) -> None:
-        lines = [f"Fileloom is running at {base_url} (Ctrl-C stops the web server and the worker)"]
+        lines = [f"Fileloom is running at {base_url} (Ctrl-C stops the web server and the workers)"]
         try:
             demo = demo_key_read()
         except DatabaseError:  # not migrated yet: the server says so on the first request

@@ -505,10 +505,16 @@ def engine_choice() -> str:
     return settings.CLOUDLAYER_ENGINE if settings.CLOUDLAYER_ENGINE in ENGINE_NAMES else settings.DEFAULT_ENGINE
 
 
-def _engine_check(reader: Reader, options: dict[str, Any], timeout_ms: float | None) -> None:
-    """Set the engine; a browser option on a server without Chromium is named as unsupported."""
+def _engine_check(
+    reader: Reader, options: dict[str, Any], timeout_ms: float | None, *, needs_browser: bool = False
+) -> None:
+    """Set the engine; a browser option on a server without Chromium is named as unsupported.
+
+    `needs_browser`: the input is a URL, which only a browser loads.
+    """
     browser_fields = [name for name, option in BROWSER_OPTIONS.items() if option in options]
-    engine = "chromium" if browser_fields and "chromium" in ENGINE_NAMES else engine_choice()
+    wants_browser = bool(browser_fields) or needs_browser
+    engine = "chromium" if wants_browser and "chromium" in ENGINE_NAMES else engine_choice()
     options["engine"] = engine
     if engine == "chromium":
         if timeout_ms is not None:
@@ -580,7 +586,7 @@ def parse_conversion(
                 options["printBackground"] = bool(print_background)
         else:
             conversion.image_type = _image(reader, options)
-        _engine_check(reader, options, timeout)
+        _engine_check(reader, options, timeout, needs_browser=source == "url")
         conversion.options = options
 
     if source == "html":

@@ -22,7 +22,7 @@ from django.conf import settings
 from fileloom import outbound
 from fileloom.errors import ApplicationError, ErrorCode, PayloadTooLarge
 from rendering import merge, office
-from rendering.engines import RenderError, ResourceFailure, get_engine, resource_failures
+from rendering.engines import RenderError, RenderTimedOut, ResourceFailure, get_engine, resource_failures
 from rendering.images import ImageSetup
 from rendering.page_images import PageOutOfRange, pdf_page_png
 from rendering.pages import PageSetup
@@ -190,7 +190,7 @@ def render(
             content, page_count = pdf_page_png(pdf, png_page)
         else:
             content, page_count = pdf, None
-    except SoftTimeLimitExceeded:
+    except (SoftTimeLimitExceeded, RenderTimedOut):
         return RenderFailed(
             ErrorCode.REQUEST_TIMEOUT, f"{what} timed out after {limits.render_timeout_seconds} seconds", "timeout"
         )

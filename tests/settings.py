@@ -20,6 +20,9 @@ TEST_ENVIRONMENT = {
     # Documents (and URL input) may load from 127.0.0.2, the suite's "allowed host"; every other
     # loopback address stays refused, so 127.0.0.1 spies prove the renderers' policy.
     "RENDERER_ALLOWED_NETWORKS": "127.0.0.2/32",
+    # The cloudlayer suite pins page sizes and failure modes written for WeasyPrint; URL input
+    # and browser options still go to Chromium (tests/cloudlayer/test_conversions.py).
+    "CLOUDLAYER_ENGINE": "weasyprint",
     "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
     # Fast heartbeats, reaper and webhook retries, so recovery tests take seconds, not minutes.
     "GENERATION_HEARTBEAT_SECONDS": "0.5",

@@ -22,6 +22,10 @@ class RenderError(Exception):
     """The engine could not produce a document from this input (the message is for users)."""
 
 
+class RenderTimedOut(RenderError):
+    """The engine gave up at its own deadline (the render time limit): a timeout, not a fault."""
+
+
 class Engine(Protocol):
     name: str
 

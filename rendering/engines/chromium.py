@@ -57,7 +57,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from fileloom import outbound
 from rendering import processes
-from rendering.engines import RenderError, resource_failed
+from rendering.engines import RenderError, RenderTimedOut, resource_failed
 from rendering.images import ImageSetup, finish_png
 from rendering.loading import DEFAULT_VIEWPORT, PageLoad, Viewport
 from rendering.pages import PageSetup, css_mm
@@ -540,7 +540,7 @@ class _BrowserHost:
             self.kill_browser("a render did not stop at its deadline")
             future.cancel()
             finished.wait(CLOSE_SECONDS)
-            raise RenderError(f"The page did not finish within {budget:g} s") from None
+            raise RenderTimedOut(f"The page did not finish within {budget:g} s") from None
         except BaseException:
             # Celery's soft time limit (or an interrupt) arrived on this thread: stop the job.
             if not future.done():
@@ -845,7 +845,7 @@ class _BrowserHost:
             await _load(page, job, media=media)
             return await capture(page, job)
         except (_Timeout, PlaywrightTimeoutError):
-            raise RenderError(f"The page did not finish within {job.budget:g} s ({job.step})") from None
+            raise RenderTimedOut(f"The page did not finish within {job.budget:g} s ({job.step})") from None
         except PlaywrightError as exc:
             if not self._browser_alive():
                 raise _BrowserGone from None

@@ -114,6 +114,7 @@ def test_beat_and_the_worker_really_delete_an_expired_file(api, tmp_path):
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "FILE_PURGE_INTERVAL_SECONDS": "1",
+        "LOG_LEVEL": "DEBUG",  # beat's "Sending due task", read below, is DEBUG chatter otherwise
     }
     log_path = settings.VAR_DIR / "beat.log"
     with log_path.open("w") as log:

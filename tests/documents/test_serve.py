@@ -50,6 +50,9 @@ def _environment(var_dir: Path, secret_key: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED and not k.startswith("AWS_")}
     env.update(
         {
+            # The product's settings, not the test run's: tests.settings pins the var directory
+            # to var/test, where the suite's own worker would take the launcher's jobs.
+            "DJANGO_SETTINGS_MODULE": "fileloom.settings",
             "FILELOOM_VAR_DIR": str(var_dir),
             "SECRET_KEY": secret_key,
             "PYTHONUNBUFFERED": "1",

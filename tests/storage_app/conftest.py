@@ -27,6 +27,7 @@ import requests
 from botocore.config import Config
 from django.conf import settings
 
+from fileloom.lifecycle import dies_with_this_process
 from tests.storage_app.gcs_emulator import (
     DenyingGCS,
     GCSEmulator,
@@ -92,6 +93,7 @@ def _start_moto(name: str) -> MotoServer:
         stderr=subprocess.STDOUT,
         env={**os.environ, "MOTO_PORT": str(port)},
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no server behind
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

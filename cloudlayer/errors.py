@@ -74,6 +74,7 @@ _FROM_FILELOOM: dict[str, tuple[int, Code]] = {
     ErrorCode.INPUT_FETCH_FAILED: (502, Code.UPSTREAM_ERROR),
     ErrorCode.INTERNAL_ERROR: (500, Code.INTERNAL_ERROR),
     ErrorCode.SERVICE_UNAVAILABLE: (503, Code.SERVICE_UNAVAILABLE),
+    ErrorCode.QUEUE_FULL: (503, Code.SERVICE_UNAVAILABLE),
     ErrorCode.REQUEST_TIMEOUT: (504, Code.TIMEOUT),
 }
 # Codes this module's own errors use, with their status (they pass through unchanged).

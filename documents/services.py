@@ -144,6 +144,7 @@ def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) 
     workspace = api_key.workspace
     limits = limits_for(workspace_id=workspace.id)
     jobs.input_size_check(limits=limits, sources=(data.html_content or "", data.url or ""), data=data.template_data)
+    jobs.capacity_check(is_async=data.is_async)
 
     template = None
     filename = data.filename
@@ -219,6 +220,7 @@ def generation_create_from_inputs(
     size = sum(len(item.content or b"") + len(item.url or "") for item in inputs)
     if size > limits.max_input_bytes:
         raise PayloadTooLarge(f"Input documents are {size} bytes; the limit is {limits.max_input_bytes} bytes")
+    jobs.capacity_check(is_async=is_async, queue=jobs.queue_for(engine))
     generation_id = new_job_id()
     stored: list[dict[str, str]] = []
     try:

@@ -33,6 +33,8 @@ logger = logging.getLogger("fileloom.rendering")
 HARD_LIMIT_EXTRA_SECONDS = 5
 # Extra time a waiting web request gives a job beyond its render limit, for queueing.
 QUEUE_GRACE_SECONDS = 15
+# The queue render tasks are routed to (CELERY_TASK_ROUTES).
+RENDER_QUEUE = "render"
 # The output formats render() produces (APIs check this before accepting a request).
 RENDERED_FORMATS = ("pdf", "png", "jpeg", "webp")
 # How often a waiter without a wake-up channel looks at the row, at most.
@@ -56,6 +58,51 @@ class QueueUnavailable(ApplicationError):
     code = ErrorCode.SERVICE_UNAVAILABLE
     status = 503
     message = "The rendering queue is unavailable. Please try again."
+
+
+class QueueFull(ApplicationError):
+    code = ErrorCode.QUEUE_FULL
+    status = 503
+
+
+def queue_depth(queue: str) -> int:
+    """Messages waiting on `queue` in the broker (not yet taken by a worker): Redis LLEN, or the
+    embedded broker's message files. One pooled broker connection, no new one per request."""
+    with current_app.pool.acquire(block=True, timeout=5) as connection:
+        channel = connection.default_channel
+        # kombu has no public count that works before a worker has declared the queue: on Redis
+        # one LLEN (no message priorities are used, so the queue is one list), otherwise the
+        # transport's own count (the embedded broker lists its message files).
+        client = getattr(channel, "client", None)
+        if client is not None and hasattr(client, "llen"):
+            return int(client.llen(queue))
+        return int(channel._size(queue))
+
+
+def capacity_check(*, is_async: bool, queue: str | None = None) -> None:
+    """Back-pressure: refuse a new job at once when its queue is past its bound (a synchronous
+    request would only wait there until it timed out), with a Retry-After estimate.
+
+    Raises QueueFull, or QueueUnavailable when the broker cannot be asked (enqueueing would fail
+    the same way)."""
+    limit = settings.RENDER_QUEUE_ASYNC_LIMIT if is_async else settings.RENDER_QUEUE_SYNC_LIMIT
+    if not limit:
+        return
+    queue = queue or RENDER_QUEUE
+    try:
+        depth = queue_depth(queue)
+    except Exception:  # any broker/transport failure: kombu raises many types
+        logger.exception("could not read the depth of queue %s", queue)
+        raise QueueUnavailable() from None
+    if depth >= limit:
+        # About one second per waiting job per worker process: a hint, not a promise.
+        retry_after = max(1, min(60, depth // max(1, settings.CELERY_WORKER_CONCURRENCY)))
+        kind = "asynchronous" if is_async else "synchronous"
+        raise QueueFull(
+            f"The {queue} queue is full ({depth} jobs waiting; {kind} requests are accepted below {limit}). "
+            f"Retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 def input_size_check(*, limits: RenderLimits, sources: tuple[str, ...], data: Any) -> None:

@@ -354,6 +354,7 @@ def preview_render(
     settings = template_settings_clean(settings=settings)
     limits = limits_for(workspace_id=workspace.id)
     jobs.input_size_check(limits=limits, sources=(html, css), data=data)
+    jobs.capacity_check(is_async=False)
     engine = engine_options_check(settings, field="settings")
     template_source_check(html=html, settings=settings)
     document, options = document_compile(source=inject_css(html, css), data=data, options=settings)

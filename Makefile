@@ -5,7 +5,7 @@ PYTHON ?= python3
 NODE_REF := tests/hbs/node
 EDITOR := templates_app/editor
 
-.PHONY: run test bench lint deps system-deps system-deps-test venv node-deps editor-deps clean
+.PHONY: run test bench loadtest lint deps system-deps system-deps-test venv node-deps editor-deps clean
 
 run: system-deps venv editor-deps
 	$(PY) manage.py migrate --noinput -v0
@@ -18,6 +18,10 @@ test: system-deps-test venv node-deps
 
 bench: system-deps venv
 	$(PY) bench/run.py
+
+# Concurrency 32 for 5 minutes on PostgreSQL + Redis (both on 127.0.0.1), then an audit.
+loadtest: system-deps venv
+	$(PY) bench/loadtest.py --database postgres://postgres@127.0.0.1:5432/fileloom_load --broker redis://127.0.0.1:6379/8
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -282,7 +282,7 @@ if DEFAULT_ENGINE not in ("weasyprint", "chromium"):
 # Back-pressure: with this many jobs waiting on a queue (render, or convert), a new synchronous
 # request is refused at once (503 QUEUE_FULL with Retry-After) rather than accepted to time
 # out; asynchronous jobs may queue up to their own, larger bound. 0 turns a bound off.
-RENDER_QUEUE_SYNC_LIMIT = env_int("RENDER_QUEUE_SYNC_LIMIT", 64)
+RENDER_QUEUE_SYNC_LIMIT = env_int("RENDER_QUEUE_SYNC_LIMIT", 16)
 RENDER_QUEUE_ASYNC_LIMIT = env_int("RENDER_QUEUE_ASYNC_LIMIT", 2000)
 MAX_INPUT_BYTES = env_int("MAX_INPUT_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 MAX_PDF_BYTES = env_int("MAX_PDF_BYTES", 25 * 1024 * 1024) or 25 * 1024 * 1024

@@ -24,6 +24,9 @@ TEST_ENVIRONMENT = {
     # and browser options still go to Chromium (tests/cloudlayer/test_conversions.py).
     "CLOUDLAYER_ENGINE": "weasyprint",
     "WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
+    # Tests that queue many jobs at once on 2 busy cores must not meet back-pressure by chance;
+    # tests/documents/test_back_pressure.py sets its own bounds.
+    "RENDER_QUEUE_SYNC_LIMIT": "500",
     # Fast heartbeats, reaper and webhook retries, so recovery tests take seconds, not minutes.
     "GENERATION_HEARTBEAT_SECONDS": "0.5",
     "GENERATION_CLAIM_STALE_SECONDS": "5",

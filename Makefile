@@ -13,8 +13,12 @@ run: system-deps venv editor-deps
 	$(PY) manage.py seed_demo -v0
 	$(PY) manage.py serve
 
+# Two test processes (pytest-xdist, a whole file each): each is its own test run with its own var
+# directory, worker, database and Redis database number (tests/settings.py). TEST_PROCESSES=0
+# runs everything in one process.
+TEST_PROCESSES ?= 2
 test: system-deps-test venv node-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 bench: system-deps venv
 	$(PY) bench/run.py

@@ -13,6 +13,19 @@ import os
 from pathlib import Path
 
 TEST_VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "test"
+# Under pytest-xdist (`make test` runs two processes), each test process is a separate test run:
+# its own var directory (database, broker, files, cache) and, on Redis, its own database number.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if XDIST_WORKER:
+    TEST_VAR_DIR = TEST_VAR_DIR / XDIST_WORKER
+    # From the URL the run was given, kept aside: the processes the tests start import these
+    # settings again with the rewritten URL in their environment.
+    _broker = os.environ.setdefault("FILELOOM_TEST_BROKER_URL", os.environ.get("CELERY_BROKER_URL", ""))
+    if _broker.startswith(("redis://", "rediss://")):
+        _base, _, _db = _broker.rstrip("/").rpartition("/")
+        _index = int(XDIST_WORKER.removeprefix("gw"))
+        _number = (int(_db) if _db.isdigit() else 0) + 1 + _index
+        os.environ["CELERY_BROKER_URL"] = f"{_base}/{_number}" if _db.isdigit() else f"{_broker.rstrip('/')}/{_number}"
 
 TEST_ENVIRONMENT = {
     # The suite's stand-ins (webhook receivers, Stripe, S3, Supabase) listen on loopback.

@@ -59,12 +59,16 @@ def test_production_defaults_refuse_loopback_even_in_a_process_that_imported_pyt
     }
 
 
+# Under pytest-xdist each test process has its own directory below var/test.
+TEST_VAR = ROOT / "var" / "test" / os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def test_the_test_run_keeps_its_state_under_var_test_with_loopback_allowed():
-    assert settings.VAR_DIR == ROOT / "var" / "test"
+    assert settings.VAR_DIR == TEST_VAR
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):  # PostgreSQL keeps its test database on the server
-        assert Path(database["TEST"]["NAME"]).parent == ROOT / "var" / "test"
-    assert settings.MEDIA_ROOT == ROOT / "var" / "test" / "files"
+        assert Path(database["TEST"]["NAME"]).parent == TEST_VAR
+    assert settings.MEDIA_ROOT == TEST_VAR / "files"
     assert [str(network) for network in settings.OUTBOUND_ALLOWED_NETWORKS] == ["127.0.0.0/8", "::1/128"]
     assert settings.WEBHOOK_ALLOW_HTTP_LOOPBACK
 
@@ -72,6 +76,6 @@ def test_the_test_run_keeps_its_state_under_var_test_with_loopback_allowed():
 def test_processes_the_tests_start_inherit_the_test_settings():
     """What start_worker and start_beat (tests/conftest.py) pass on: this process's environment."""
     seen = settings_seen_by_a_new_process({**os.environ})
-    assert seen["var_dir"] == str(ROOT / "var" / "test")
+    assert seen["var_dir"] == str(TEST_VAR)
     assert seen["outbound"] == ["127.0.0.0/8", "::1/128"]
     assert (seen["http_loopback"], seen["heartbeat"], seen["reaper"], seen["retry_base"]) == (True, 0.5, 1, 0.2)

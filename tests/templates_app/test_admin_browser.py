@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.admin.utils import quote
 from PIL import Image
 
+from documents.models import Generation
 from templates_app.models import Template, TemplateDraft, TemplateVersion
 from templates_app.services import template_create, template_publish
 from tests.conftest import needs_chromium
@@ -250,3 +251,45 @@ def test_an_editor_pages_through_the_preview_and_enlarges_it(
     assert colour_of(wait_for_renders(page, 6)) == "green"
     assert page.inner_text("#fl-preview-page") == "Page 2 of 2"
     assert page.locator("#fl-preview-error").is_hidden()
+
+
+# Red as the page is written; green once its script has run (only Chromium runs scripts).
+SCRIPTED_HTML = (
+    '<div id="box" style="height: 250mm; background: rgb(255, 0, 0)">{{label}}</div>\n'
+    "<script>document.getElementById('box').style.background = 'rgb(0, 160, 0)';</script>\n"
+)
+
+
+def test_an_editor_switches_the_engine_and_the_preview_and_the_api_follow(
+    browser_page: Any, live_server: Any, api: Any, teammate: Any, acme: Any
+) -> None:
+    template = template_create(workspace=acme, name="Scripted", html=SCRIPTED_HTML, test_data={"label": "x"})
+    page = browser_page
+    log_in(page, live_server.url, teammate.user.username, f"/admin/templates_app/template/{quote(template.pk)}/change/")
+
+    # The server default (WeasyPrint): the script does not run.
+    assert page.input_value("#id_engine") == ""
+    assert colour_of(wait_for_renders(page, 1)) == "red"
+
+    # Chromium: the preview renders again, with the script run.
+    page.select_option("#id_engine", "chromium")
+    assert colour_of(wait_for_renders(page, 2)) == "green"
+    # And back: WeasyPrint chosen explicitly.
+    page.select_option("#id_engine", "weasyprint")
+    assert colour_of(wait_for_renders(page, 3)) == "red"
+    page.select_option("#id_engine", "chromium")
+    assert colour_of(wait_for_renders(page, 4)) == "green"
+
+    # Saved and published, the engine travels with the template to the API.
+    with page.expect_navigation():
+        page.click("input[name=_continue]")
+    assert TemplateDraft.objects.get(template=template).settings["engine"] == "chromium"
+    assert page.input_value("#id_engine") == "chromium"
+    with page.expect_navigation():
+        page.click("#fl-publish")
+    response = api.generate(templateId=template.pk, templateData={"label": "from the API"})
+    assert response.status_code == 200, response.text
+    generation = Generation.objects.get(request_id=response.json()["requestId"])
+    assert generation.engine == "chromium"
+    pdf = parse_pdf(requests.get(response.json()["data"]["url"], timeout=30).content)
+    assert "from the API" in pdf.text

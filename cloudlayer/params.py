@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,7 +55,6 @@ UNSUPPORTED_OPTIONS = (
     "waitForFrameNavigation",
     "waitForFrameImages",
     "waitForFrameSelector",
-    "timeZone",
     "generatePreview",
 )
 # Fields whose content stays out of the job's `params` (cloudlayer's privacy rule).
@@ -71,6 +71,7 @@ BROWSER_OPTIONS = {
     "pageRanges": "pageRanges",
     "preferCSSPageSize": "preferCSSPageSize",
     "emulateMediaType": "emulateMediaType",
+    "timeZone": "timeZone",
 }
 
 
@@ -445,7 +446,20 @@ def _page_size(reader: Reader, options: dict[str, Any], *, default: str | None) 
         options["format"] = default
 
 
+def _time_zone(reader: Reader, options: dict[str, Any]) -> None:
+    zone = reader.string("timeZone", max_length=100)
+    if zone is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(zone.strip())
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        reader.problem("timeZone", "unknown_value", "must be an IANA time zone such as 'Europe/Rome'")
+        return
+    options["timeZone"] = zone.strip()
+
+
 def _browser_options(reader: Reader, options: dict[str, Any]) -> None:
+    _time_zone(reader, options)
     wait_until = reader.choice("waitUntil", WAIT_UNTIL)
     if wait_until:
         options["waitUntil"] = wait_until
@@ -702,15 +716,23 @@ def _url_source(reader: Reader, conversion: Conversion, *, allow_batch: bool) ->
                     "name": cookie.string("name", required=True, max_length=4096),
                     "value": cookie.string("value", required=True, max_length=4096),
                 }
-                for key in ("url", "domain", "path"):
-                    entry[key] = cookie.string(key, max_length=4096)
+                entry["url"] = cookie.url("url") if cookie.raw("url") not in (None, "") else None
+                for key in ("domain", "path"):
+                    entry[key] = cookie.string(key, max_length=4096) or None
+                if entry["url"] is None and entry["domain"] is None:
+                    entry["url"] = url  # cloudlayer: the domain defaults to the page's host
                 entry["expires"] = cookie.number("expires", integer=True)
                 for key in ("httpOnly", "secure"):
                     entry[key] = cookie.boolean(key)
                 entry["sameSite"] = cookie.choice("sameSite", ("Strict", "Lax", "None"))
                 conversion.cookies.append({k: v for k, v in entry.items() if v is not None})
-    # Validated above so a malformed value is named precisely; no engine here sends them yet,
-    # and a page fetched without them would silently differ from what was asked for.
-    for name in ("authentication", "cookies"):
-        if reader.has(name) and not any(p["field"].startswith(name) for p in reader.problems):
-            reader.problem(name, "not_supported", "is not supported by this server yet (see docs/cloudlayer.md)")
+    if allow_batch:
+        # A merge fetches PDFs, not pages: nothing there would send them.
+        for name in ("authentication", "cookies"):
+            if reader.has(name) and not any(p["field"].startswith(name) for p in reader.problems):
+                reader.problem(name, "not_supported", "is supported on URL conversions only, not on /pdf/merge")
+        return
+    if conversion.authentication:
+        conversion.options["authentication"] = conversion.authentication
+    if conversion.cookies:
+        conversion.options["cookies"] = conversion.cookies

@@ -27,6 +27,7 @@ from django.core.files.uploadedfile import UploadedFile
 from cloudlayer.errors import BadRequest, InvalidParameter, Problem
 from fileloom.errors import ValidationFailed
 from rendering.engines import ENGINE_NAMES
+from rendering.page_images import PreviewSpec
 from webhooks.services import webhook_url_check
 
 MM_PER_UNIT = {"px": 25.4 / 96, "in": 25.4, "cm": 10.0, "mm": 1.0}
@@ -55,7 +56,6 @@ UNSUPPORTED_OPTIONS = (
     "waitForFrameNavigation",
     "waitForFrameImages",
     "waitForFrameSelector",
-    "generatePreview",
 )
 # Fields whose content stays out of the job's `params` (cloudlayer's privacy rule).
 SECRET_FIELDS = ("html", "template", "authentication", "cookies", "data")
@@ -446,6 +446,39 @@ def _page_size(reader: Reader, options: dict[str, Any], *, default: str | None) 
         options["format"] = default
 
 
+PREVIEW_TYPES = {"webp": "webp", "png": "png", "jpg": "jpeg", "jpeg": "jpeg"}
+
+
+def _preview(reader: Reader, options: dict[str, Any], *, storage: bool) -> None:
+    """`generatePreview`: true, or {width, height, type, quality, maintainAspectRatio}."""
+    value = reader.raw("generatePreview")
+    if value is None or value is False:
+        return
+    spec: dict[str, Any] = {}
+    if isinstance(value, dict):
+        preview = Reader(value, "generatePreview", reader.problems)
+        for name in ("width", "height"):
+            size = preview.number(name, minimum=1, maximum=10_000, integer=True)
+            if size is not None:
+                spec[name] = int(size)
+        image_type = preview.choice("type", PREVIEW_TYPES)
+        if image_type:
+            spec["imageType"] = image_type
+        quality = preview.number("quality", minimum=0, maximum=100, integer=True)
+        if quality is not None:
+            spec["quality"] = int(quality)
+        keep_ratio = preview.boolean("maintainAspectRatio")
+        if keep_ratio is not None:
+            spec["maintainAspectRatio"] = keep_ratio
+    elif value is not True:
+        reader.problem("generatePreview", "type", "must be true or an object")
+        return
+    if not storage:
+        reader.problem("generatePreview", "conflict", "needs storage: the preview is kept next to the asset")
+        return
+    options["preview"] = PreviewSpec.from_dict(spec).as_dict()
+
+
 def _time_zone(reader: Reader, options: dict[str, Any]) -> None:
     zone = reader.string("timeZone", max_length=100)
     if zone is None:
@@ -600,6 +633,7 @@ def parse_conversion(
                 options["printBackground"] = bool(print_background)
         else:
             conversion.image_type = _image(reader, options)
+        _preview(reader, options, storage=storage)
         _engine_check(reader, options, timeout, needs_browser=source == "url")
         conversion.options = options
 
@@ -618,7 +652,9 @@ def parse_conversion(
             _url_source(reader, conversion, allow_batch=True)
             if conversion.url and not conversion.urls:
                 conversion.urls = [conversion.url]
-    elif source in ("docx", "pdf"):
+    if source not in ("html", "url", "template") and reader.raw("generatePreview") not in (None, False):
+        reader.problem("generatePreview", "not_supported", "is supported on HTML, URL and template conversions")
+    if source in ("docx", "pdf"):
         if not files:
             reader.problem("file", "missing", "is required: upload the document as a multipart part named 'file'")
         elif len(files) > 1:

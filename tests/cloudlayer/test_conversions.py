@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -629,3 +630,52 @@ def test_url_extras_are_validated_by_name(cl):
     merge = cl.post("v1", "/pdf/merge", json={"url": url, "cookies": [{"name": "a", "value": "b"}]})
     error = assert_cl_error(merge, 422, "INVALID_PARAMETER", "cookies")
     assert error["details"]["reason"] == "not_supported"
+
+
+# --- generatePreview --------------------------------------------------------------------------
+
+
+def _image_size(content: bytes) -> tuple[str, tuple[int, int]]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        return str(image.format), image.size
+
+
+def test_generate_preview_puts_a_thumbnail_of_page_one_next_to_the_asset(cl):
+    two_pages = "<h1>Page one</h1><div style='page-break-before: always'>Page two</div>"
+    body = {"html": b64(two_pages), "generatePreview": {"width": 300, "type": "png", "maintainAspectRatio": True}}
+    job = cl.wait_for_job("v2", cl.post("v2", "/html/pdf", json=body).json()["id"])
+    assert job["status"] == "success", job
+    preview = requests.get(job["previewUrl"], timeout=30)
+    assert preview.status_code == 200 and preview.headers["Content-Type"] == "image/png"
+    # Letter, 8.5 x 11 in, fitted to 300 px wide.
+    assert _image_size(preview.content) == ("PNG", (300, 388))
+    asset = cl.get("v2", f"/assets/{job['assetId']}").json()
+    assert asset["previewExt"] == "png" and asset["previewFileId"] != asset["id"]
+    assert requests.get(asset["previewUrl"], timeout=30).content == preview.content
+    # The preview belongs to its asset: it is not listed as an asset of its own.
+    listed = [item["id"] for item in cl.get("v2", "/assets").json()]
+    assert asset["id"] in listed and asset["previewFileId"] not in listed
+    assert job["params"]["generatePreview"] == body["generatePreview"]
+
+
+def test_generate_preview_true_on_an_image_is_a_webp_600_pixels_wide(cl):
+    html = "<body style='margin:0'><div style='width:1200px;height:600px;background:red'></div></body>"
+    body = {"html": b64(html), "viewPort": {"width": 1200, "height": 600}, "generatePreview": True}
+    job = cl.wait_for_job("v2", cl.post("v2", "/html/image", json=body).json()["id"])
+    assert job["status"] == "success", job
+    assert _image_size(requests.get(job["previewUrl"], timeout=30).content) == ("WEBP", (600, 300))
+    plain = cl.wait_for_job("v2", cl.post("v2", "/html/image", json={"html": b64(html)}).json()["id"])
+    assert "previewUrl" not in plain
+
+
+def test_generate_preview_is_validated(cl):
+    html = b64(HTML)
+    no_storage = cl.post("v1", "/html/pdf", json={"html": html, "storage": False, "generatePreview": True})
+    assert assert_cl_error(no_storage, 400, "INVALID_PARAMETER", "generatePreview")["details"]["reason"] == "conflict"
+    bad_type = cl.post("v2", "/html/pdf", json={"html": html, "generatePreview": {"type": "svg"}})
+    assert_cl_error(bad_type, 422, "INVALID_PARAMETER", "generatePreview.type")
+    bad_width = cl.post("v2", "/html/pdf", json={"html": html, "generatePreview": {"width": 0}})
+    assert_cl_error(bad_width, 422, "INVALID_PARAMETER", "generatePreview.width")
+    assert_cl_error(cl.post("v2", "/html/pdf", json={"html": html, "generatePreview": "yes"}), 400, "INVALID_PARAMETER")

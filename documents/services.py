@@ -309,6 +309,15 @@ def _enqueue(generation_id: str, engine: str, limits: jobs.RenderLimits) -> None
         generation_fail(generation_id=generation_id, code=error.code, message=error.message)
 
 
+# Options that hold the caller's secrets for the page's site: needed by the render only, so a
+# finished generation keeps none of them (as it keeps no HTML).
+SECRET_OPTIONS = ("authentication", "cookies")
+
+
+def _without_secrets(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in (options or {}).items() if key not in SECRET_OPTIONS}
+
+
 def generation_fail(*, generation_id: str, code: str, message: str, claim_token: str | None = None) -> bool:
     """Mark an unfinished generation failed and refund its credit. False if it had finished.
 
@@ -327,6 +336,8 @@ def generation_fail(*, generation_id: str, code: str, message: str, claim_token:
         if updated != 1:
             return False
         generation = Generation.objects.select_related("workspace").get(pk=generation_id)
+        if any(key in (generation.options or {}) for key in SECRET_OPTIONS):
+            Generation.objects.filter(pk=generation_id).update(options=_without_secrets(generation.options))
         credits_refund(workspace=generation.workspace, request_id=generation.request_id, note=code)
         generation_event_emit(generation=generation)
         request_id = generation.request_id
@@ -512,6 +523,7 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             status=GenerationStatus.COMPLETED,
             file=stored,
             client_meta=client_meta,
+            options=_without_secrets(generation.options),
             warnings=[*generation.warnings, *result.warnings, *outcome.warnings, *preview_warnings],
             html="",
             finished_at=finished,

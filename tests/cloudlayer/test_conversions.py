@@ -605,6 +605,12 @@ def test_url_job_params_hide_the_credentials_and_cookies(cl, two_sites):
     assert "s3cret" not in json.dumps(job) and "abc123" not in json.dumps(job)
     (document,) = page.headers_of("/account")
     assert document["authorization"] == "Basic " + b64("alice:s3cret")
+    # The finished job keeps no secret of the page's site, successful or failed.
+    assert {"authentication", "cookies"}.isdisjoint(Generation.objects.get(pk=job["id"]).options)
+    body["url"] = "http://127.0.0.2:9/unreachable"
+    failed = cl.wait_for_job("v2", cl.post("v2", "/url/pdf", json=body).json()["id"])
+    assert failed["status"] == "error", failed
+    assert {"authentication", "cookies"}.isdisjoint(Generation.objects.get(pk=failed["id"]).options)
 
 
 def test_time_zone_sets_the_clock_of_html_documents_too(cl):

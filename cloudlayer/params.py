@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from django.core.files.uploadedfile import UploadedFile
 from cloudlayer.errors import BadRequest, InvalidParameter, Problem
 from fileloom.errors import ValidationFailed
 from rendering.engines import ENGINE_NAMES
+from rendering.page_images import PreviewSpec
 from webhooks.services import webhook_url_check
 
 MM_PER_UNIT = {"px": 25.4 / 96, "in": 25.4, "cm": 10.0, "mm": 1.0}
@@ -54,8 +56,6 @@ UNSUPPORTED_OPTIONS = (
     "waitForFrameNavigation",
     "waitForFrameImages",
     "waitForFrameSelector",
-    "timeZone",
-    "generatePreview",
 )
 # Fields whose content stays out of the job's `params` (cloudlayer's privacy rule).
 SECRET_FIELDS = ("html", "template", "authentication", "cookies", "data")
@@ -71,6 +71,7 @@ BROWSER_OPTIONS = {
     "pageRanges": "pageRanges",
     "preferCSSPageSize": "preferCSSPageSize",
     "emulateMediaType": "emulateMediaType",
+    "timeZone": "timeZone",
 }
 
 
@@ -445,7 +446,53 @@ def _page_size(reader: Reader, options: dict[str, Any], *, default: str | None) 
         options["format"] = default
 
 
+PREVIEW_TYPES = {"webp": "webp", "png": "png", "jpg": "jpeg", "jpeg": "jpeg"}
+
+
+def _preview(reader: Reader, options: dict[str, Any], *, storage: bool) -> None:
+    """`generatePreview`: true, or {width, height, type, quality, maintainAspectRatio}."""
+    value = reader.raw("generatePreview")
+    if value is None or value is False:
+        return
+    spec: dict[str, Any] = {}
+    if isinstance(value, dict):
+        preview = Reader(value, "generatePreview", reader.problems)
+        for name in ("width", "height"):
+            size = preview.number(name, minimum=1, maximum=10_000, integer=True)
+            if size is not None:
+                spec[name] = int(size)
+        image_type = preview.choice("type", PREVIEW_TYPES)
+        if image_type:
+            spec["imageType"] = image_type
+        quality = preview.number("quality", minimum=0, maximum=100, integer=True)
+        if quality is not None:
+            spec["quality"] = int(quality)
+        keep_ratio = preview.boolean("maintainAspectRatio")
+        if keep_ratio is not None:
+            spec["maintainAspectRatio"] = keep_ratio
+    elif value is not True:
+        reader.problem("generatePreview", "type", "must be true or an object")
+        return
+    if not storage:
+        reader.problem("generatePreview", "conflict", "needs storage: the preview is kept next to the asset")
+        return
+    options["preview"] = PreviewSpec.from_dict(spec).as_dict()
+
+
+def _time_zone(reader: Reader, options: dict[str, Any]) -> None:
+    zone = reader.string("timeZone", max_length=100)
+    if zone is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(zone.strip())
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        reader.problem("timeZone", "unknown_value", "must be an IANA time zone such as 'Europe/Rome'")
+        return
+    options["timeZone"] = zone.strip()
+
+
 def _browser_options(reader: Reader, options: dict[str, Any]) -> None:
+    _time_zone(reader, options)
     wait_until = reader.choice("waitUntil", WAIT_UNTIL)
     if wait_until:
         options["waitUntil"] = wait_until
@@ -586,6 +633,7 @@ def parse_conversion(
                 options["printBackground"] = bool(print_background)
         else:
             conversion.image_type = _image(reader, options)
+        _preview(reader, options, storage=storage)
         _engine_check(reader, options, timeout, needs_browser=source == "url")
         conversion.options = options
 
@@ -604,7 +652,9 @@ def parse_conversion(
             _url_source(reader, conversion, allow_batch=True)
             if conversion.url and not conversion.urls:
                 conversion.urls = [conversion.url]
-    elif source in ("docx", "pdf"):
+    if source not in ("html", "url", "template") and reader.raw("generatePreview") not in (None, False):
+        reader.problem("generatePreview", "not_supported", "is supported on HTML, URL and template conversions")
+    if source in ("docx", "pdf"):
         if not files:
             reader.problem("file", "missing", "is required: upload the document as a multipart part named 'file'")
         elif len(files) > 1:
@@ -702,15 +752,23 @@ def _url_source(reader: Reader, conversion: Conversion, *, allow_batch: bool) ->
                     "name": cookie.string("name", required=True, max_length=4096),
                     "value": cookie.string("value", required=True, max_length=4096),
                 }
-                for key in ("url", "domain", "path"):
-                    entry[key] = cookie.string(key, max_length=4096)
+                entry["url"] = cookie.url("url") if cookie.raw("url") not in (None, "") else None
+                for key in ("domain", "path"):
+                    entry[key] = cookie.string(key, max_length=4096) or None
+                if entry["url"] is None and entry["domain"] is None:
+                    entry["url"] = url  # cloudlayer: the domain defaults to the page's host
                 entry["expires"] = cookie.number("expires", integer=True)
                 for key in ("httpOnly", "secure"):
                     entry[key] = cookie.boolean(key)
                 entry["sameSite"] = cookie.choice("sameSite", ("Strict", "Lax", "None"))
                 conversion.cookies.append({k: v for k, v in entry.items() if v is not None})
-    # Validated above so a malformed value is named precisely; no engine here sends them yet,
-    # and a page fetched without them would silently differ from what was asked for.
-    for name in ("authentication", "cookies"):
-        if reader.has(name) and not any(p["field"].startswith(name) for p in reader.problems):
-            reader.problem(name, "not_supported", "is not supported by this server yet (see docs/cloudlayer.md)")
+    if allow_batch:
+        # A merge fetches PDFs, not pages: nothing there would send them.
+        for name in ("authentication", "cookies"):
+            if reader.has(name) and not any(p["field"].startswith(name) for p in reader.problems):
+                reader.problem(name, "not_supported", "is supported on URL conversions only, not on /pdf/merge")
+        return
+    if conversion.authentication:
+        conversion.options["authentication"] = conversion.authentication
+    if conversion.cookies:
+        conversion.options["cookies"] = conversion.cookies

@@ -55,6 +55,14 @@ def asset_url(file: StoredFile, request: HttpRequest | None) -> str:
     return file_links(file, request=request)["url"]
 
 
+def preview_file(generation: Generation | None) -> StoredFile | None:
+    """The preview image made for this job's asset (`generatePreview`), while it is kept."""
+    preview = ((generation.client_meta or {}) if generation is not None else {}).get("preview") or {}
+    if not preview.get("fileId"):
+        return None
+    return StoredFile.objects.filter(pk=preview["fileId"], deleted_at__isnull=True).first()
+
+
 def _masked_key(generation: Generation) -> str:
     api_key = generation.api_key
     return f"{api_key.prefix}…" if api_key is not None else ""
@@ -90,6 +98,9 @@ def job_data(generation: Generation, request: HttpRequest | None, *, version: st
             if not file.is_deleted:
                 body["assetId"] = file.pk
                 body["assetUrl"] = asset_url(file, request)
+                preview = preview_file(generation)
+                if preview is not None:
+                    body["previewUrl"] = asset_url(preview, request)
         body["processTime"] = generation.processing_time_ms or 0
     elif status == "error":
         body["error"] = generation.error_message or generation.error_code or "The job failed"
@@ -113,6 +124,11 @@ def asset_data(file: StoredFile, request: HttpRequest | None) -> dict[str, Any]:
     }
     if generation is not None:
         body["jobId"] = generation.pk
+    preview = preview_file(generation)
+    if preview is not None:
+        body["previewFileId"] = preview.pk
+        body["previewExt"] = preview.filename.rsplit(".", 1)[-1]
+        body["previewUrl"] = asset_url(preview, request)
     if meta.get("projectId"):
         body["projectId"] = meta["projectId"]
     return body

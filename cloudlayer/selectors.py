@@ -14,7 +14,7 @@ from billing.models import SubscriptionStatus
 from billing.selectors import quota_period_current, subscription_get, usage_get
 from documents.models import Generation, GenerationStatus
 from documents.selectors import jobs_visible_to
-from storage_app.models import StoredFile
+from storage_app.models import PREVIEW_METHOD, StoredFile
 
 
 def job_list(*, api_key: ApiKey) -> QuerySet[Generation]:
@@ -28,7 +28,9 @@ def job_get(*, api_key: ApiKey, job_id: str) -> Generation | None:
 
 def asset_list(*, api_key: ApiKey) -> QuerySet[StoredFile]:
     """Files that still exist, newest first; a key without pdf.read sees its own jobs' files."""
-    files = StoredFile.objects.filter(workspace_id=api_key.workspace_id, deleted_at__isnull=True)
+    files = StoredFile.objects.filter(workspace_id=api_key.workspace_id, deleted_at__isnull=True).exclude(
+        generation_method=PREVIEW_METHOD  # shown on the asset it illustrates
+    )
     if not api_key.has_permission(Permission.PDF_READ):
         files = files.filter(generation__api_key=api_key)
     return files.select_related("generation").order_by("-created_at", "-id")

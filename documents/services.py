@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
@@ -61,6 +62,8 @@ from rendering.compose import (
 )
 from rendering.engines import ENGINE_NAMES
 from rendering.options import engine_options_check
+from rendering.page_images import PreviewSpec, preview_image
+from storage_app.models import PREVIEW_METHOD, StoredFile
 from storage_app.services import file_discard, file_store_generated, input_read, input_save, inputs_discard
 from templates_app.selectors import TemplateForGeneration, template_for_generation
 from webhooks.services import webhook_event_emit, webhook_request_emit
@@ -308,6 +311,15 @@ def _enqueue(generation_id: str, engine: str, limits: jobs.RenderLimits) -> None
         generation_fail(generation_id=generation_id, code=error.code, message=error.message)
 
 
+# Options that hold the caller's secrets for the page's site: needed by the render only, so a
+# finished generation keeps none of them (as it keeps no HTML).
+SECRET_OPTIONS = ("authentication", "cookies")
+
+
+def _without_secrets(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in (options or {}).items() if key not in SECRET_OPTIONS}
+
+
 def generation_fail(*, generation_id: str, code: str, message: str, claim_token: str | None = None) -> bool:
     """Mark an unfinished generation failed and refund its credit. False if it had finished.
 
@@ -326,6 +338,8 @@ def generation_fail(*, generation_id: str, code: str, message: str, claim_token:
         if updated != 1:
             return False
         generation = Generation.objects.select_related("workspace").get(pk=generation_id)
+        if any(key in (generation.options or {}) for key in SECRET_OPTIONS):
+            Generation.objects.filter(pk=generation_id).update(options=_without_secrets(generation.options))
         credits_refund(workspace=generation.workspace, request_id=generation.request_id, note=code)
         generation_event_emit(generation=generation)
         request_id = generation.request_id
@@ -496,15 +510,23 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
         return "store-failed"
 
     stored = outcome.file
+    preview, preview_warnings = _preview_store(generation, pdf)
+    client_meta = generation.client_meta
+    if preview is not None:
+        client_meta = {**client_meta, "preview": {"fileId": preview.id, "ext": preview.filename.rsplit(".", 1)[-1]}}
     finished = timezone.now()
     with transaction.atomic():
         stored.save()
+        if preview is not None:
+            preview.save()
         completed = Generation.objects.filter(
             pk=generation_id, status=GenerationStatus.PROCESSING, claim_token=token
         ).update(
             status=GenerationStatus.COMPLETED,
             file=stored,
-            warnings=[*generation.warnings, *result.warnings, *outcome.warnings],
+            client_meta=client_meta,
+            options=_without_secrets(generation.options),
+            warnings=[*generation.warnings, *result.warnings, *outcome.warnings, *preview_warnings],
             html="",
             finished_at=finished,
             processing_time_ms=int((finished - generation.created_at).total_seconds() * 1000),
@@ -519,8 +541,38 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
             transaction.on_commit(lambda: _inputs_discard(generation))
     if completed != 1:
         file_discard(file=stored)
+        if preview is not None:
+            file_discard(file=preview)
         return "abandoned"
     return "completed"
+
+
+def _preview_store(generation: Generation, content: bytes) -> tuple[StoredFile | None, list[dict[str, str]]]:
+    """The preview image the request asked for (options.preview), stored next to the result
+    (unsaved, like the result). A preview that cannot be made or stored is a warning: the
+    document itself is fine."""
+    spec_data = (generation.options or {}).get("preview")
+    if not spec_data:
+        return None, []
+    spec = PreviewSpec.from_dict(spec_data)
+    stem = generation.filename.rsplit(".", 1)[0] or "document"
+    try:
+        image = preview_image(content, generation.output_format, spec)
+        outcome = file_store_generated(
+            workspace=generation.workspace,
+            request_id=generation.request_id,
+            filename=f"{stem}-preview.{spec.extension}",
+            content=image,
+            content_type=output_content_type(spec.image_type),
+            generation_method=PREVIEW_METHOD,
+            connection_id=generation.storage_connection_id or None,
+        )
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:  # a preview never fails the job it illustrates
+        logger.exception("preview of generation %s failed", generation.id)
+        return None, [{"code": "PREVIEW_FAILED", "error": f"The preview could not be made ({exc.__class__.__name__})"}]
+    return outcome.file, outcome.warnings
 
 
 def generation_wait(

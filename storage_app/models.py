@@ -16,6 +16,10 @@ def new_connection_id() -> str:
     return prefixed_id("conn", 16)
 
 
+# StoredFile.generation_method of a preview image made alongside a generated file.
+PREVIEW_METHOD = "preview"
+
+
 class StoredFile(models.Model):
     """A generated PDF in built-in storage and/or, with external storage, its copies."""
 

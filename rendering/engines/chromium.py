@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import concurrent.futures
 import contextlib
 import functools
@@ -59,7 +60,7 @@ from fileloom import outbound
 from rendering import processes
 from rendering.engines import RenderError, RenderTimedOut, resource_failed
 from rendering.images import ImageSetup, finish_png
-from rendering.loading import DEFAULT_VIEWPORT, PageLoad, Viewport
+from rendering.loading import DEFAULT_VIEWPORT, PageLoad, Viewport, cookie_header
 from rendering.pages import PageSetup, css_mm
 
 logger = logging.getLogger("fileloom.renderer")
@@ -235,6 +236,7 @@ class _Job:
     load: PageLoad
     budget: float
     deadline: float  # loop time
+    origin: str = ""  # scheme://host:port of the requested URL: the only one given `authentication`
     # Its own threads: a job's slow fetches, still running after it ends, never hold up the next.
     fetches: concurrent.futures.ThreadPoolExecutor = field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(
@@ -270,6 +272,7 @@ class _Session:
     context: BrowserContext
     generation: int
     device_scale_factor: float
+    time_zone: str | None = None
     page: Page | None = None
     job: _Job | None = None
     viewport: Viewport = DEFAULT_VIEWPORT
@@ -410,6 +413,46 @@ async def _screenshot(page: Page, job: _Job, image: ImageSetup) -> bytes:
 
 def _forwarded_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name.lower() not in _NOT_FORWARDED}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _site_headers(load: PageLoad, url: str, origin: str) -> dict[str, str]:
+    """What the request's own `authentication` and `cookies` add to a fetch of `url`: the
+    credentials only for the requested page's origin (as Playwright's httpCredentials with an
+    origin), each cookie where a browser would send it. The browser's own Cookie header is never
+    forwarded (_NOT_FORWARDED): only cookies the request gave are sent."""
+    headers: dict[str, str] = {}
+    if load.credentials is not None and origin and _origin(url) == origin:
+        token = f"{load.credentials.username}:{load.credentials.password}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+    cookies = cookie_header(load.cookies, url)
+    if cookies:
+        headers["Cookie"] = cookies
+    return headers
+
+
+def _playwright_cookies(load: PageLoad) -> list[Any]:
+    """The request's cookies for BrowserContext.add_cookies (a `url`, or a domain and path)."""
+    cookies: list[Any] = []
+    for cookie in load.cookies or ():
+        entry: dict[str, Any] = {"name": cookie.name, "value": cookie.value}
+        if cookie.url:
+            entry["url"] = cookie.url
+        else:
+            entry.update(domain=cookie.domain, path=cookie.path or "/")
+        if cookie.expires is not None:
+            entry["expires"] = cookie.expires
+        for key, value in (("httpOnly", cookie.http_only), ("secure", cookie.secure), ("sameSite", cookie.same_site)):
+            if value is not None:
+                entry[key] = value
+        cookies.append(entry)
+    return cookies
 
 
 def _returned_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -670,15 +713,18 @@ class _BrowserHost:
             await self._close_browser(self.restart_reason or "it stopped answering")
         await self._launch()
 
-    async def _new_session(self, device_scale_factor: float = 1.0) -> _Session:
+    async def _new_session(self, device_scale_factor: float = 1.0, time_zone: str | None = None) -> _Session:
         assert self.browser is not None
         context = await self.browser.new_context(
             viewport={"width": DEFAULT_VIEWPORT.width, "height": DEFAULT_VIEWPORT.height},
             device_scale_factor=device_scale_factor,
+            timezone_id=time_zone,
             service_workers="block",
             accept_downloads=False,
         )
-        session = _Session(context=context, generation=self.generation, device_scale_factor=device_scale_factor)
+        session = _Session(
+            context=context, generation=self.generation, device_scale_factor=device_scale_factor, time_zone=time_zone
+        )
         try:
             await context.route("**/*", functools.partial(self._route, session))
             await context.route_web_socket("**/*", _refuse_web_socket)
@@ -706,12 +752,22 @@ class _BrowserHost:
             except Exception:
                 logger.warning("a prepared browser context failed", exc_info=True)
         if session is not None and (
-            session.generation != self.generation or session.device_scale_factor != viewport.device_scale_factor
+            session.generation != self.generation
+            or session.device_scale_factor != viewport.device_scale_factor
+            or session.time_zone != load.time_zone
         ):
             self._retire_later(session)
             session = None
         if session is None:
-            session = await self._new_session(viewport.device_scale_factor)
+            session = await self._new_session(viewport.device_scale_factor, load.time_zone)
+        if load.cookies:
+            try:
+                await session.context.add_cookies(_playwright_cookies(load))
+            except PlaywrightError as exc:
+                self._retire_later(session)
+                if not self._browser_alive():
+                    raise
+                raise RenderError(f"cookies: {str(exc).splitlines()[0]}"[:500]) from None
         if (session.viewport.width, session.viewport.height) != (viewport.width, viewport.height):
             assert session.page is not None
             await session.page.set_viewport_size({"width": viewport.width, "height": viewport.height})
@@ -769,7 +825,9 @@ class _BrowserHost:
             )
         # The page itself comes through the same policy as everything it loads, fetched here so
         # a refusal is a clear error and the document's URL is the one redirects ended at.
+        origin = _origin(source.url)
         headers = {"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        headers.update(_site_headers(source.load, source.url, origin))
         try:
             response = await loop.run_in_executor(
                 None,
@@ -792,6 +850,7 @@ class _BrowserHost:
             load=source.load,
             budget=budget,
             deadline=deadline,
+            origin=origin,
         )
 
     async def _render(
@@ -902,7 +961,10 @@ class _BrowserHost:
                         request.url,
                         method=request.method,
                         data=request.post_data_buffer,
-                        headers=_forwarded_headers(request.headers),
+                        headers={
+                            **_forwarded_headers(request.headers),
+                            **_site_headers(job.load, request.url, job.origin),
+                        },
                         timeout=timeout,
                     ),
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -536,3 +537,151 @@ def test_a_hung_conversion_is_a_504_and_its_process_is_gone(cl, hung_converter, 
     assert wait_until(lambda: not alive(pid), timeout=10)
     [job] = cl.get("v1", "/jobs").json()
     assert job["status"] == "error" and job["type"] == "docx-pdf" and "timed out" in job["error"]
+
+
+# --- URL extras: authentication, cookies, timeZone ---------------------------------------------
+
+_ECHO_PAGE = """<html><body><h1>Account page</h1><img src="/logo.png"><img src="{other}">
+<p id="js"></p><script>document.getElementById("js").textContent =
+  "zone " + Intl.DateTimeFormat().resolvedOptions().timeZone + " cookies " + document.cookie;</script></body></html>"""
+
+
+@pytest.fixture
+def two_sites():
+    from tests.rendering.servers import Response, Site
+
+    page, other = Site("127.0.0.2"), Site("127.0.0.2")
+    page.routes["/account"] = Response(_ECHO_PAGE.format(other=other.url("/pixel.png")))
+    page.routes["/logo.png"] = Response(b"", "image/png")
+    other.routes["/pixel.png"] = Response(b"", "image/png")
+    yield page, other
+    page.close()
+    other.close()
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_url_authentication_and_cookies_reach_the_page_and_only_where_they_apply(cl, version, two_sites):
+    page, other = two_sites
+    body = {
+        "url": page.url("/account"),
+        "authentication": {"username": "alice", "password": "s3cret:pw"},
+        "cookies": [
+            {"name": "session", "value": "abc123"},  # no url or domain: the page's
+            {"name": "hidden", "value": "h1", "domain": "127.0.0.2", "path": "/", "httpOnly": True},
+            {"name": "elsewhere", "value": "no", "domain": "example.com"},
+            {"name": "deeper", "value": "no", "url": page.url("/account"), "path": "/admin"},
+            {"name": "tls", "value": "no", "domain": "127.0.0.2", "secure": True},
+        ],
+        "timeZone": "Asia/Tokyo",
+    }
+    response = cl.post(version, "/url/pdf", json=_sync(version, body))
+    assert response.status_code == 200, response.text
+    basic = "Basic " + b64("alice:s3cret:pw")
+    (document,) = page.headers_of("/account")
+    assert document.get("authorization") == basic
+    sent = sorted(document.get("cookie", "").split("; "))
+    assert sent == ["hidden=h1", "session=abc123"], document
+    (logo,) = page.headers_of("/logo.png")
+    assert logo.get("authorization") == basic
+    assert sorted(logo.get("cookie", "").split("; ")) == ["hidden=h1", "session=abc123"]
+    # Another origin (same host, other port) gets the cookies of its host but never the password.
+    (pixel,) = other.headers_of("/pixel.png")
+    assert "authorization" not in pixel
+    text = parse_pdf(response.content).text
+    # The page's scripts see its clock in the zone asked for, and the cookies that are not httpOnly.
+    assert "zone Asia/Tokyo" in text and "cookies session=abc123" in text and "hidden" not in text
+
+
+def test_url_job_params_hide_the_credentials_and_cookies(cl, two_sites):
+    page, _ = two_sites
+    body = {
+        "url": page.url("/account"),
+        "authentication": {"username": "alice", "password": "s3cret"},
+        "cookies": [{"name": "session", "value": "abc123"}],
+    }
+    job = cl.wait_for_job("v2", cl.post("v2", "/url/image", json=body).json()["id"])
+    assert job["status"] == "success", job
+    assert job["params"]["authentication"] == "..." and job["params"]["cookies"] == "..."
+    assert "s3cret" not in json.dumps(job) and "abc123" not in json.dumps(job)
+    (document,) = page.headers_of("/account")
+    assert document["authorization"] == "Basic " + b64("alice:s3cret")
+    # The finished job keeps no secret of the page's site, successful or failed.
+    assert {"authentication", "cookies"}.isdisjoint(Generation.objects.get(pk=job["id"]).options)
+    body["url"] = "http://127.0.0.2:9/unreachable"
+    failed = cl.wait_for_job("v2", cl.post("v2", "/url/pdf", json=body).json()["id"])
+    assert failed["status"] == "error", failed
+    assert {"authentication", "cookies"}.isdisjoint(Generation.objects.get(pk=failed["id"]).options)
+
+
+def test_time_zone_sets_the_clock_of_html_documents_too(cl):
+    html = '<p id="z"></p><script>z.textContent = "zone " + Intl.DateTimeFormat().resolvedOptions().timeZone</script>'
+    for zone in ("America/Lima", "Europe/Rome"):
+        response = cl.post("v1", "/html/pdf", json={"html": b64(html), "timeZone": zone})
+        assert response.status_code == 200, response.text
+        assert f"zone {zone}" in parse_pdf(response.content).text
+
+
+def test_url_extras_are_validated_by_name(cl):
+    url = "http://127.0.0.2:9/page"
+    assert_cl_error(
+        cl.post("v1", "/url/pdf", json={"url": url, "timeZone": "Mars/Olympus"}), 422, "INVALID_PARAMETER", "timeZone"
+    )
+    assert_cl_error(cl.post("v1", "/url/pdf", json={"url": url, "timeZone": 3}), 400, "INVALID_PARAMETER", "timeZone")
+    missing = cl.post("v1", "/url/pdf", json={"url": url, "authentication": {"username": "a"}})
+    assert_cl_error(missing, 400, "INVALID_PARAMETER", "authentication.password")
+    bad_cookie = cl.post(
+        "v1", "/url/pdf", json={"url": url, "cookies": [{"name": "a", "value": "b", "url": "ftp://x"}]}
+    )
+    assert_cl_error(bad_cookie, 422, "INVALID_PARAMETER", "cookies[0].url")
+    merge = cl.post("v1", "/pdf/merge", json={"url": url, "cookies": [{"name": "a", "value": "b"}]})
+    error = assert_cl_error(merge, 422, "INVALID_PARAMETER", "cookies")
+    assert error["details"]["reason"] == "not_supported"
+
+
+# --- generatePreview --------------------------------------------------------------------------
+
+
+def _image_size(content: bytes) -> tuple[str, tuple[int, int]]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        return str(image.format), image.size
+
+
+def test_generate_preview_puts_a_thumbnail_of_page_one_next_to_the_asset(cl):
+    two_pages = "<h1>Page one</h1><div style='page-break-before: always'>Page two</div>"
+    body = {"html": b64(two_pages), "generatePreview": {"width": 300, "type": "png", "maintainAspectRatio": True}}
+    job = cl.wait_for_job("v2", cl.post("v2", "/html/pdf", json=body).json()["id"])
+    assert job["status"] == "success", job
+    preview = requests.get(job["previewUrl"], timeout=30)
+    assert preview.status_code == 200 and preview.headers["Content-Type"] == "image/png"
+    # Letter, 8.5 x 11 in, fitted to 300 px wide.
+    assert _image_size(preview.content) == ("PNG", (300, 388))
+    asset = cl.get("v2", f"/assets/{job['assetId']}").json()
+    assert asset["previewExt"] == "png" and asset["previewFileId"] != asset["id"]
+    assert requests.get(asset["previewUrl"], timeout=30).content == preview.content
+    # The preview belongs to its asset: it is not listed as an asset of its own.
+    listed = [item["id"] for item in cl.get("v2", "/assets").json()]
+    assert asset["id"] in listed and asset["previewFileId"] not in listed
+    assert job["params"]["generatePreview"] == body["generatePreview"]
+
+
+def test_generate_preview_true_on_an_image_is_a_webp_600_pixels_wide(cl):
+    html = "<body style='margin:0'><div style='width:1200px;height:600px;background:red'></div></body>"
+    body = {"html": b64(html), "viewPort": {"width": 1200, "height": 600}, "generatePreview": True}
+    job = cl.wait_for_job("v2", cl.post("v2", "/html/image", json=body).json()["id"])
+    assert job["status"] == "success", job
+    assert _image_size(requests.get(job["previewUrl"], timeout=30).content) == ("WEBP", (600, 300))
+    plain = cl.wait_for_job("v2", cl.post("v2", "/html/image", json={"html": b64(html)}).json()["id"])
+    assert "previewUrl" not in plain
+
+
+def test_generate_preview_is_validated(cl):
+    html = b64(HTML)
+    no_storage = cl.post("v1", "/html/pdf", json={"html": html, "storage": False, "generatePreview": True})
+    assert assert_cl_error(no_storage, 400, "INVALID_PARAMETER", "generatePreview")["details"]["reason"] == "conflict"
+    bad_type = cl.post("v2", "/html/pdf", json={"html": html, "generatePreview": {"type": "svg"}})
+    assert_cl_error(bad_type, 422, "INVALID_PARAMETER", "generatePreview.type")
+    bad_width = cl.post("v2", "/html/pdf", json={"html": html, "generatePreview": {"width": 0}})
+    assert_cl_error(bad_width, 422, "INVALID_PARAMETER", "generatePreview.width")
+    assert_cl_error(cl.post("v2", "/html/pdf", json={"html": html, "generatePreview": "yes"}), 400, "INVALID_PARAMETER")

@@ -5,6 +5,7 @@ behind however it is stopped."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -215,6 +217,7 @@ class Served:
     left_behind: set[int]
     output: str
     dispatch_runs: int
+    idle_connection_answers: list[int]
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +246,17 @@ def served(demo: tuple[Path, dict[str, str], str]) -> Any:
         )
         [delivery] = receiver.wait_for(1, timeout=120)
         pdf = requests.get(delivery.json["data"]["url"], timeout=60).content
-        time.sleep(3)  # several reaper and dispatcher periods
+        # A keep-alive connection used, left idle as a job poller leaves it, then used again.
+        address = urlsplit(launcher.base_url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        idle_connection_answers = [_status_on(connection, demo_key)]
+        time.sleep(3)  # several reaper and dispatcher periods; longer than gunicorn's default keep-alive
+        try:
+            idle_connection_answers.append(_status_on(connection, demo_key))
+        except (ConnectionError, http.client.HTTPException) as exc:
+            idle_connection_answers.append(0)
+            print(f"idle keep-alive connection failed: {exc!r}")
+        connection.close()
         stop_seconds, left_behind = launcher.stop(signal.SIGTERM, group=True)
         output = launcher.output()
     finally:
@@ -252,8 +265,30 @@ def served(demo: tuple[Path, dict[str, str], str]) -> Any:
     with shelve.open(str(var_dir / "celerybeat-schedule"), "r") as schedule:  # noqa: S301 - written by our beat
         dispatch_runs = schedule["entries"]["webhooks-dispatch-due-deliveries"].total_run_count
     return Served(
-        launcher, demo_key, delivery, pdf, generated.status_code, stop_seconds, left_behind, output, dispatch_runs
+        launcher,
+        demo_key,
+        delivery,
+        pdf,
+        generated.status_code,
+        stop_seconds,
+        left_behind,
+        output,
+        dispatch_runs,
+        idle_connection_answers,
     )
+
+
+def _status_on(connection: http.client.HTTPConnection, key: str) -> int:
+    connection.request("GET", "/cloudlayer/v2/getStatus", headers={"X-API-Key": key})
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def test_an_idle_keep_alive_connection_still_answers_after_a_job_pollers_interval(served):
+    # The cloudlayer SDKs poll jobs every 2 s at most and reuse their connection: gunicorn's
+    # default 2 s keep-alive closed it just as the next poll was sent.
+    assert served.idle_connection_answers == [200, 200]
 
 
 def test_sigterm_to_the_launchers_process_group_stops_every_process_within_10_s(served):

@@ -33,6 +33,7 @@ class _SiteHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.site.hits.append((self.command, self.path, body))
+        self.site.headers.append((self.path, {name.lower(): value for name, value in self.headers.items()}))
         response = self.site.routes.get(self.path.split("?", 1)[0], Response(b"not found", "text/plain", 404))
         if response.delay:
             time.sleep(response.delay)
@@ -58,6 +59,7 @@ class Site:
     def __init__(self, host: str = "127.0.0.2") -> None:
         self.routes: dict[str, Response] = {}
         self.hits: list[tuple[str, str, bytes]] = []
+        self.headers: list[tuple[str, dict[str, str]]] = []  # (path, request headers in lower case)
         handler = type("Handler", (_SiteHandler,), {"site": self})
         self._server = ThreadingHTTPServer((host, 0), handler)
         self._server.daemon_threads = True
@@ -66,6 +68,9 @@ class Site:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def headers_of(self, path: str) -> list[dict[str, str]]:
+        return [headers for hit, headers in self.headers if hit.split("?", 1)[0] == path]
 
     def paths(self) -> list[str]:
         return [path for _, path, _ in self.hits]

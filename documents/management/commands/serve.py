@@ -26,6 +26,10 @@ from fileloom import lifecycle
 
 # Requests still running when the web server stops get this long to finish.
 WEB_GRACEFUL_SECONDS = 5
+# Longer than any client's idle-connection expiry (Node's fetch: 4 s, httpx: 5 s): with gunicorn's
+# 2 s default, a client polling every 2 s (the cloudlayer SDKs' waitForJob minimum) reuses a
+# connection just as the server closes it, and the request fails with a socket error.
+WEB_KEEP_ALIVE_SECONDS = 10
 READY_TIMEOUT_SECONDS = 120
 
 
@@ -80,6 +84,8 @@ class Command(BaseCommand):
                     "120",
                     "--graceful-timeout",
                     str(WEB_GRACEFUL_SECONDS),
+                    "--keep-alive",
+                    str(WEB_KEEP_ALIVE_SECONDS),
                     # One line per request; gunicorn's own start-up lines only when they matter.
                     "--access-logfile",
                     "-",

@@ -344,7 +344,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A stopping worker (SIGTERM) lets a running render finish for this long, then re-queues it;
 # the worker is gone by the deadline whatever it was doing (fileloom/celery.py).
 WORKER_STOP_GRACE_SECONDS = env_float("WORKER_STOP_GRACE_SECONDS", 4)
-WORKER_STOP_DEADLINE_SECONDS = env_float("WORKER_STOP_DEADLINE_SECONDS", 9)
+WORKER_STOP_DEADLINE_SECONDS = env_float("WORKER_STOP_DEADLINE_SECONDS", 7)
 if not 0 <= WORKER_STOP_GRACE_SECONDS < WORKER_STOP_DEADLINE_SECONDS:
     raise SettingError("WORKER_STOP_GRACE_SECONDS must be at least 0 and below WORKER_STOP_DEADLINE_SECONDS")
 CELERY_TASK_ROUTES = {

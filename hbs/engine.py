@@ -47,7 +47,9 @@ class CompiledTemplate:
         try:
             output = Program(runtime, self._root, (), root_data, (), dict(partials or {}))(data)
         except RecursionError:
-            raise TemplateRuntimeError("Template recursion is too deep (a partial probably includes itself)") from None
+            raise TemplateRuntimeError(
+                "Template recursion is too deep: a partial includes itself, or the data is nested too deeply"
+            ) from None
         if budget is not None:
             budget.spend_output(output)
         return output

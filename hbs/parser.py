@@ -562,7 +562,13 @@ def parse(source: str, budget: Budget | None = None) -> ast.Program:
 
     Each token spends a step of ``budget`` (:class:`~hbs.errors.TemplateTooComplex` when over).
     """
-    grammar_class = _make_grammar_class()
+    if budget is not None and budget.deadline is not None:
+        # Building the grammar (once per process, about a second) is not the template's work.
+        before = budget.clock()
+        grammar_class = _make_grammar_class()
+        budget.deadline += budget.clock() - before
+    else:
+        grammar_class = _make_grammar_class()
     from pymeta.runtime import ParseError
 
     builder = _Builder(source)

@@ -138,7 +138,7 @@ def test_exponential_partials_stop_at_the_step_limit() -> None:
 
 
 def test_a_partial_including_itself_is_a_clear_runtime_error() -> None:
-    with pytest.raises(TemplateRuntimeError, match="a partial probably includes itself"):
+    with pytest.raises(TemplateRuntimeError, match="a partial includes itself, or the data is nested too deeply"):
         render('{{#*inline "r"}}{{> r}}{{/inline}}{{> r}}', {}, budget=Budget(max_steps=10**9))
 
 
@@ -160,3 +160,19 @@ def test_a_normal_template_renders_the_same_with_and_without_a_budget() -> None:
 def test_limit_errors_are_runtime_errors_so_existing_handlers_catch_them() -> None:
     assert issubclass(TemplateTooComplex, TemplateRuntimeError)
     assert issubclass(TemplateOutputTooLarge, TemplateRuntimeError)
+
+
+def test_building_the_grammar_once_per_process_is_not_charged_to_the_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hbs import parser
+
+    built = parser._make_grammar_class()
+    clock = FakeClock(step=0.0)
+
+    def slow_build() -> Any:
+        clock.now += 10.0  # a cold process under load
+        return built
+
+    monkeypatch.setattr(parser, "_make_grammar_class", slow_build)
+    budget = Budget(max_seconds=1.0, clock=clock)
+    assert hbs.compile_template("{{cold}} <!-- budgets: grammar -->", budget=budget)({"cold": "ok"})[:2] == "ok"
+    hbs.cache_clear()

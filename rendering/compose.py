@@ -81,8 +81,8 @@ def template_budget() -> hbs.Budget:
 def _byte_size(size: float) -> str:
     for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
         if size >= factor and size % factor == 0:
-            return f"{size // factor:g} {unit}"
-    return f"{size:g} bytes"
+            return f"{int(size // factor)} {unit}"
+    return f"{int(size)} bytes"
 
 
 def template_render(
@@ -100,7 +100,7 @@ def template_render(
         return hbs.render(source, data, partials, library=HELPERS, budget=budget or template_budget())
     except hbs.TemplateOutputTooLarge as exc:
         raise TemplateOutputTooLarge(
-            f"Template output exceeds {_byte_size(exc.value)} (in {what}; the limit is {exc.value:g} bytes)"
+            f"Template output exceeds {_byte_size(exc.value)} (in {what}; the limit is {int(exc.value)} bytes)"
         ) from None
     except hbs.TemplateTooComplex as exc:
         limit = f"{exc.value:g} seconds" if exc.limit == "seconds" else f"{exc.value:g} steps"

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from hbs.errors import TemplateOutputTooLarge, TemplateTooComplex
 
@@ -76,6 +77,16 @@ class Budget:
                 f"Template rendering exceeded the limit of {self.max_seconds:g} seconds", "seconds", self.max_seconds
             )
         self.next_check = self._next_check()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time spent inside the block does not count against ``max_seconds`` (steps still do)."""
+        before = self.clock()
+        try:
+            yield
+        finally:
+            if self.deadline is not None:
+                self.deadline += self.clock() - before
 
     def output_room(self) -> int:
         """Characters a string being built may still hold (``sys.maxsize`` without a limit)."""

@@ -562,11 +562,10 @@ def parse(source: str, budget: Budget | None = None) -> ast.Program:
 
     Each token spends a step of ``budget`` (:class:`~hbs.errors.TemplateTooComplex` when over).
     """
-    if budget is not None and budget.deadline is not None:
+    if budget is not None:
         # Building the grammar (once per process, about a second) is not the template's work.
-        before = budget.clock()
-        grammar_class = _make_grammar_class()
-        budget.deadline += budget.clock() - before
+        with budget.paused():
+            grammar_class = _make_grammar_class()
     else:
         grammar_class = _make_grammar_class()
     from pymeta.runtime import ParseError

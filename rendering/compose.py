@@ -78,6 +78,13 @@ def template_budget() -> hbs.Budget:
     )
 
 
+def compile_budget() -> hbs.Budget:
+    """The limit on parsing one template source: the render timeout. Parsing is slow (about a
+    millisecond a tag), so a large but plain template may take seconds that are not evaluation
+    work: it is bounded by the render limit rather than by TEMPLATE_WORK_LIMIT_SECONDS."""
+    return hbs.Budget(max_seconds=settings.RENDER_TIMEOUT_SECONDS)
+
+
 def _byte_size(size: float) -> str:
     for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
         if size >= factor and size % factor == 0:
@@ -96,8 +103,11 @@ def template_render(
     """Render one Handlebars source within `budget` (a fresh template_budget() if None); `what`
     names it in errors. Raises TemplateCompilationFailed, or its subclasses TemplateTooComplex and
     TemplateOutputTooLarge when the template goes over a limit."""
+    budget = budget or template_budget()
     try:
-        return hbs.render(source, data, partials, library=HELPERS, budget=budget or template_budget())
+        with budget.paused():
+            template = hbs.compile_template(source, budget=compile_budget())
+        return template(data, partials, library=HELPERS, budget=budget)
     except hbs.TemplateOutputTooLarge as exc:
         raise TemplateOutputTooLarge(
             f"Template output exceeds {_byte_size(exc.value)} (in {what}; the limit is {int(exc.value)} bytes)"

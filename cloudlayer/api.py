@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +21,7 @@ from cloudlayer.access import CloudlayerRateThrottle
 from cloudlayer.errors import NotSupported, exception_handler
 from cloudlayer.params import form_body, parse_conversion
 from cloudlayer.payloads import asset_data, job_data
-from fileloom.api_toolkit import AnyOf, page_params
+from fileloom.api_toolkit import AnyOf, JSONParser, page_params
 from fileloom.errors import NotFound
 from storage_app import selectors as storage_selectors
 from storage_app.models import StorageConnection

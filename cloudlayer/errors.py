@@ -57,6 +57,7 @@ class Code(StrEnum):
 _FROM_FILELOOM: dict[str, tuple[int, Code]] = {
     ErrorCode.VALIDATION_ERROR: (422, Code.INVALID_PARAMETER),
     ErrorCode.TEMPLATE_COMPILATION_ERROR: (422, Code.INVALID_PARAMETER),
+    ErrorCode.TEMPLATE_TOO_COMPLEX: (422, Code.INVALID_PARAMETER),
     ErrorCode.STORAGE_CONNECTION_FAILED: (422, Code.INVALID_PARAMETER),
     ErrorCode.INVALID_API_KEY: (401, Code.UNAUTHORIZED),
     ErrorCode.NO_CREDITS_AVAILABLE: (402, Code.INSUFFICIENT_CREDITS),
@@ -83,6 +84,7 @@ _OWN_CODES = {code.value for code in Code}
 # The field a Fileloom error is about, when its code says so (details name it otherwise).
 _FIELD_OF: dict[str, str] = {
     ErrorCode.TEMPLATE_COMPILATION_ERROR: "template",
+    ErrorCode.TEMPLATE_TOO_COMPLEX: "template",
     ErrorCode.TEMPLATE_NOT_FOUND: "templateId",
 }
 

@@ -274,7 +274,7 @@ def _form_value(name: str, value: str) -> Any:
             return value.lower() == "true"
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
             raise InvalidParameter([Problem(name, "json", f"'{name}' must be JSON in a form field")]) from None
     return value
 
@@ -282,7 +282,7 @@ def _form_value(name: str, value: str) -> Any:
 def _json_part(name: str, raw: str | bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameter([Problem(name, "json", f"'{name}' must be a JSON object")]) from None
     if not isinstance(value, dict):
         raise InvalidParameter([Problem(name, "type", f"'{name}' must be a JSON object")])
@@ -697,7 +697,7 @@ def _template_source(reader: Reader, conversion: Conversion) -> None:
     if isinstance(data, str):  # cloudlayer's docs call it a "JSON string"
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             reader.problem("data", "json", "must be a JSON object (or a string holding one)")
             data = None
     if data is not None and not isinstance(data, dict):

@@ -58,6 +58,7 @@ from rendering.compose import (
     output_content_type,
     output_extension,
     sanitise_filename,
+    template_budget,
     template_render,
 )
 from rendering.engines import ENGINE_NAMES
@@ -152,6 +153,7 @@ def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) 
     template = None
     filename = data.filename
     options = data.options
+    budget = template_budget()
     source = data.html_content or ""
     if data.template_id:
         template = template_for_generation(
@@ -160,7 +162,9 @@ def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) 
         options = merge_options(template.settings, data.options)
         source = inject_css(template.html, template.css)
         if not filename and template.filename_pattern:
-            filename = template_render(template.filename_pattern, data.template_data, what="filename pattern")
+            filename = template_render(
+                template.filename_pattern, data.template_data, what="filename pattern", budget=budget
+            )
     engine = _engine_for(data, options)
     if data.url:
         url_input_check(data.url)
@@ -170,7 +174,7 @@ def generation_create(*, api_key: ApiKey, request_id: str, data: GenerateInput) 
 
     try:
         html, setup_dict = document_compile(
-            source=source, data=data.template_data, options=options, literal=data.literal_html
+            source=source, data=data.template_data, options=options, literal=data.literal_html, budget=budget
         )
     except TemplateCompilationFailed as error:
         rejected = _record_rejected(api_key=api_key, request_id=request_id, data=data, template=template, error=error)

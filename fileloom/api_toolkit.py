@@ -14,16 +14,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import serializers
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 
 from accounts.auth import AllOf, AnyOf
 from fileloom.errors import ValidationFailed, iso_timestamp, to_application_error
 
-__all__ = ["AllOf", "AnyOf", "Page", "iso", "page_params", "paginate", "validated"]
+__all__ = ["AllOf", "AnyOf", "JSONParser", "Page", "iso", "page_params", "paginate", "validated"]
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, except that JSON nested deeper than Python's stack (about a thousand
+    levels) is a parse error (400) instead of a RecursionError (500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the JSON is nested too deeply") from None
 
 
 def iso(moment: Any) -> str | None:

@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     INSUFFICIENT_PERMISSIONS = "INSUFFICIENT_PERMISSIONS"
     TEMPLATE_NOT_FOUND = "TEMPLATE_NOT_FOUND"
     TEMPLATE_COMPILATION_ERROR = "TEMPLATE_COMPILATION_ERROR"
+    TEMPLATE_TOO_COMPLEX = "TEMPLATE_TOO_COMPLEX"
     NO_CREDITS_AVAILABLE = "NO_CREDITS_AVAILABLE"
     RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
@@ -119,6 +120,26 @@ class TemplateCompilationFailed(ApplicationError):
     message = "Template compilation failed"
 
 
+class TemplateTooComplex(TemplateCompilationFailed):
+    """The template ran longer than its work limit (TEMPLATE_WORK_LIMIT_SECONDS) and was stopped.
+
+    422, not 408: the request is refused for what it contains, and a client that retries 408s
+    would only send the same loop again.
+    """
+
+    code = ErrorCode.TEMPLATE_TOO_COMPLEX
+    status = 422
+    message = "Template rendering exceeds its time limit"
+
+
+class TemplateOutputTooLarge(TemplateCompilationFailed):
+    """The template would produce more HTML than TEMPLATE_OUTPUT_LIMIT_BYTES; stopped while running."""
+
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+    status = 413
+    message = "Template output is too large"
+
+
 class NoCreditsAvailable(ApplicationError):
     code = ErrorCode.NO_CREDITS_AVAILABLE
     status = 429
@@ -178,6 +199,8 @@ class IdempotencyKeyInUse(ApplicationError):
 # Statuses of errors that a finished generation can carry (stored as a code on the record).
 GENERATION_ERROR_STATUS: dict[str, int] = {
     ErrorCode.TEMPLATE_COMPILATION_ERROR: 400,
+    ErrorCode.TEMPLATE_TOO_COMPLEX: 422,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.TEMPLATE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.FILE_TOO_LARGE: 413,

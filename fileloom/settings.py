@@ -287,6 +287,13 @@ RENDER_QUEUE_ASYNC_LIMIT = env_int("RENDER_QUEUE_ASYNC_LIMIT", 2000)
 MAX_INPUT_BYTES = env_int("MAX_INPUT_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 MAX_PDF_BYTES = env_int("MAX_PDF_BYTES", 25 * 1024 * 1024) or 25 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_INPUT_BYTES + 1024 * 1024
+# Handlebars runs on the web tier, so each document's templates (filename, document, header and
+# footer together) are stopped while running once they produce more HTML than this, or run
+# longer than this (docs/templates.md, "Limits").
+TEMPLATE_OUTPUT_LIMIT_BYTES = env_int("TEMPLATE_OUTPUT_LIMIT_BYTES", MAX_INPUT_BYTES) or MAX_INPUT_BYTES
+TEMPLATE_WORK_LIMIT_SECONDS = env_float("TEMPLATE_WORK_LIMIT_SECONDS", 2.0)
+if not 0 < TEMPLATE_WORK_LIMIT_SECONDS <= RENDER_TIMEOUT_SECONDS:
+    raise SettingError("TEMPLATE_WORK_LIMIT_SECONDS must be above 0 and at most RENDER_TIMEOUT_SECONDS")
 RESOURCE_FETCH_TIMEOUT_SECONDS = env_int("RESOURCE_FETCH_TIMEOUT_SECONDS", 10) or 10
 RESOURCE_MAX_BYTES = env_int("RESOURCE_MAX_BYTES", 10 * 1024 * 1024) or 10 * 1024 * 1024
 # Networks that outbound requests (renderer resources, webhooks, storage endpoints) may reach
@@ -447,7 +454,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.auth.IsWorkspaceKey"],
     "DEFAULT_THROTTLE_CLASSES": ["billing.ratelimit.WorkspaceRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["fileloom.api_toolkit.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "fileloom.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

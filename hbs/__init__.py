@@ -8,11 +8,17 @@ Public API::
     import hbs
     from hbs.helpers import HELPERS          # the helper library (140 names, docs/helpers.md)
 
-    hbs.render(source, data, partials=None, helpers=None, *, library=None) -> str
+    hbs.render(source, data, partials=None, helpers=None, *, library=None, budget=None) -> str
     hbs.compile_template(source) -> CompiledTemplate   # cached; call it like render: t(data, ...)
     hbs.cache_clear()
     hbs.SafeString, hbs.escape_expression
+    hbs.Budget(max_output_bytes=None, max_seconds=None, max_steps=None)   # see hbs.budget
     hbs.TemplateError > hbs.TemplateSyntaxError (line, column), hbs.TemplateRuntimeError
+        > hbs.TemplateLimitExceeded (limit, value) > hbs.TemplateOutputTooLarge, hbs.TemplateTooComplex
+
+A template is a program, and a tenant's template can loop for minutes or print gigabytes. Pass a
+:class:`Budget` to stop a render while it runs as soon as it exceeds its output, time or step
+limit (:mod:`hbs.budget`); without one a render is unbounded.
 
 Helpers come in two kinds, and the caller says which is which:
 
@@ -60,17 +66,29 @@ How it is built on pybars3 (0.9.7), and where it departs from it:
 
 from __future__ import annotations
 
+from hbs.budget import Budget
 from hbs.engine import CompiledTemplate, Helper, cache_clear, compile_template, render
-from hbs.errors import TemplateError, TemplateRuntimeError, TemplateSyntaxError
+from hbs.errors import (
+    TemplateError,
+    TemplateLimitExceeded,
+    TemplateOutputTooLarge,
+    TemplateRuntimeError,
+    TemplateSyntaxError,
+    TemplateTooComplex,
+)
 from hbs.jsvalues import SafeString, escape_expression
 
 __all__ = [
+    "Budget",
     "CompiledTemplate",
     "Helper",
     "SafeString",
     "TemplateError",
+    "TemplateLimitExceeded",
+    "TemplateOutputTooLarge",
     "TemplateRuntimeError",
     "TemplateSyntaxError",
+    "TemplateTooComplex",
     "cache_clear",
     "compile_template",
     "escape_expression",

@@ -19,6 +19,8 @@ from hbs.jsvalues import escape_expression, to_js_string
 
 _SCOPED = re.compile(r"^\.|this\b", re.ASCII)
 _ONE_ARGUMENT_BLOCKS = {"if", "unless", "with", "each"}
+# Values printed between two budget checkpoints in a long program (hbs.budget).
+CHECKPOINT_EVERY = 8
 
 RUNTIME_GLOBALS: dict[str, Any] = {
     "__builtins__": {},
@@ -83,12 +85,27 @@ class CodeGenerator:
             "    emit = out.append",
         ]
         inline: list[tuple[str, str]] = []
+        # Values, blocks and partials: what a call of this program costs in budget steps, and
+        # what can make its output larger than the template and the data (hbs.budget). A long
+        # program checks its budget every CHECKPOINT_EVERY of them, not only when it is called
+        # and when it joins its output: `{{big}}` a thousand times is a thousand escapes of it.
+        dynamic = 0
+        if sum(1 for statement in program.body if _is_dynamic(statement)) > CHECKPOINT_EVERY:
+            lines.append("    size = mark = 0")
         for statement in program.body:
             self.statement(statement, lines, inline)
-        lines.append("    return ''.join(out)")
+            if _is_dynamic(statement):
+                dynamic += 1
+                if dynamic % CHECKPOINT_EVERY == 0:
+                    lines.append("    size, mark = rt.checkpoint(out, size, mark)")
+        if dynamic > 1:
+            lines.append("    return ''.join(out) if rt.budget is None else rt.join(out)")
+        else:
+            lines.append("    return ''.join(out)")
         self.block_params.pop(0)
         pairs = "".join(f"({partial_name!r}, {function}), " for partial_name, function in inline)
         lines.append(f"{name}.inline = ({pairs})")
+        lines.append(f"{name}.cost = {dynamic + 1}")
         self.functions.append("\n".join(lines))
         return name
 
@@ -263,6 +280,12 @@ class CodeGenerator:
             return f"data_path(data, {node.depth}, {tuple(node.parts)!r})"
         function = "path_falsy" if falsy else "path"
         return f"{function}({base}, {tuple(node.parts)!r})"
+
+
+def _is_dynamic(statement: ast.Statement) -> bool:
+    if isinstance(statement, (ast.ContentStatement, ast.CommentStatement)):
+        return False
+    return not (isinstance(statement, ast.BlockStatement) and statement.decorator)
 
 
 def _describe(node: ast.Expression) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from hbs import codegen, parser, whitespace
+from hbs.budget import Budget
 from hbs.errors import TemplateRuntimeError, TemplateSyntaxError
 from hbs.runtime import BUILTIN_HELPERS, Program, Runtime
 
@@ -39,29 +40,39 @@ class CompiledTemplate:
         helpers: Mapping[str, Helper] | None = None,
         *,
         library: Mapping[str, Helper] | None = None,
+        budget: Budget | None = None,
     ) -> str:
-        runtime = Runtime(_helpers_for(helpers, library), _compile_partial, _data_first(helpers, library))
+        runtime = Runtime(_helpers_for(helpers, library), _compile_partial, _data_first(helpers, library), budget)
         root_data = {"root": data}
         try:
-            return Program(runtime, self._root, (), root_data, (), dict(partials or {}))(data)
+            output = Program(runtime, self._root, (), root_data, (), dict(partials or {}))(data)
         except RecursionError:
-            raise TemplateRuntimeError("Template recursion is too deep (a partial probably includes itself)") from None
+            raise TemplateRuntimeError(
+                "Template recursion is too deep: a partial includes itself, or the data is nested too deeply"
+            ) from None
+        if budget is not None:
+            budget.spend_output(output)
+        return output
 
 
 _cache: OrderedDict[str, CompiledTemplate] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _compile(source: str) -> CompiledTemplate:
+def _compile(source: str, budget: Budget | None) -> CompiledTemplate:
     try:
-        program = whitespace.strip_whitespace(parser.parse(source))
+        program = whitespace.strip_whitespace(parser.parse(source, budget))
     except RecursionError:
         raise TemplateSyntaxError("Template is nested too deeply", 1, 0) from None
     return CompiledTemplate(source, codegen.compile_program(program))
 
 
-def compile_template(source: str) -> CompiledTemplate:
-    """Compile ``source`` (or fetch it from the cache). Raises :class:`TemplateSyntaxError`."""
+def compile_template(source: str, *, budget: Budget | None = None) -> CompiledTemplate:
+    """Compile ``source`` (or fetch it from the cache). Raises :class:`TemplateSyntaxError`.
+
+    Parsing spends steps of ``budget`` (:class:`TemplateTooComplex` when over): it is slow
+    enough that a large template would otherwise hold its caller for minutes.
+    """
     if not isinstance(source, str):
         raise TypeError("template source must be a str")
     key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
@@ -72,7 +83,7 @@ def compile_template(source: str) -> CompiledTemplate:
             return template
     # Compile outside the lock: a slow compile must not stall renders of other templates. Two
     # threads may compile the same new source at once; both results are equivalent.
-    template = _compile(source)
+    template = _compile(source, budget)
     with _cache_lock:
         _cache[key] = template
         _cache.move_to_end(key)
@@ -87,8 +98,8 @@ def cache_clear() -> None:
         _cache.clear()
 
 
-def _compile_partial(source: str) -> Callable[..., str]:
-    return compile_template(source)._root
+def _compile_partial(source: str, budget: Budget | None = None) -> Callable[..., str]:
+    return compile_template(source, budget=budget)._root
 
 
 def _helpers_for(helpers: Mapping[str, Helper] | None, library: Mapping[str, Helper] | None) -> dict[str, Any]:
@@ -115,8 +126,15 @@ def render(
     helpers: Mapping[str, Helper] | None = None,
     *,
     library: Mapping[str, Helper] | None = None,
+    budget: Budget | None = None,
 ) -> str:
-    """Render ``source`` with ``data`` as handlebars.js 4.7 would (see :mod:`hbs` for the rules)."""
+    """Render ``source`` with ``data`` as handlebars.js 4.7 would (see :mod:`hbs` for the rules).
+
+    With a ``budget`` the render stops as soon as it goes over one of its limits (:mod:`hbs.budget`).
+    """
     if "{{" not in source:
+        if budget is not None:
+            budget.spend_output(source)
         return source
-    return compile_template(source)(data, partials=partials, helpers=helpers, library=library)
+    template = compile_template(source, budget=budget)
+    return template(data, partials=partials, helpers=helpers, library=library, budget=budget)

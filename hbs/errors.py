@@ -22,3 +22,24 @@ class TemplateSyntaxError(TemplateError):
 
 class TemplateRuntimeError(TemplateError):
     """Rendering failed: a helper raised, or a helper or partial is missing."""
+
+
+class TemplateLimitExceeded(TemplateRuntimeError):
+    """A render went over its :class:`hbs.Budget` and was stopped while running.
+
+    ``limit`` names the limit (``"output"``, ``"seconds"`` or ``"steps"``) and ``value`` is its
+    value (bytes, seconds or steps), so that a caller can word its own message.
+    """
+
+    def __init__(self, message: str, limit: str, value: float) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class TemplateOutputTooLarge(TemplateLimitExceeded):
+    """The output would exceed ``Budget.max_output_bytes``."""
+
+
+class TemplateTooComplex(TemplateLimitExceeded):
+    """Rendering took longer than ``Budget.max_seconds`` or more than ``Budget.max_steps`` steps."""

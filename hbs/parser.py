@@ -23,6 +23,7 @@ from bisect import bisect_right
 from typing import Any, NamedTuple
 
 from hbs import ast
+from hbs.budget import Budget
 from hbs.errors import TemplateSyntaxError
 from hbs.jsvalues import to_js_string
 
@@ -443,8 +444,9 @@ def _make_grammar_class() -> Any:
         generated.rule_template.__globals__["eval"] = _cached_eval
 
         class HandlebarsGrammar(generated):  # type: ignore[misc,valid-type]
-            def __init__(self, source: str, builder: _Builder) -> None:
+            def __init__(self, source: str, builder: _Builder, budget: Budget | None = None) -> None:
                 super().__init__(source)
+                self.budget = budget
                 self.globals: dict[str, Any] = dict(self.globals, B=builder)
                 self.source = source
                 self.tokens: dict[int, Token] = {}
@@ -461,6 +463,13 @@ def _make_grammar_class() -> Any:
                 return ParseError(position, expected(None, wanted))
 
             def rule_tok(self, kind: str) -> tuple[Token, list[Any]]:
+                budget = self.budget
+                if budget is not None:
+                    # Parsing is slow (about a millisecond a token): a large template could spend
+                    # minutes before it renders at all. Against that cost, reading the clock at
+                    # every token is free.
+                    budget.steps += 1
+                    budget.check_work()
                 position = self.input.position
                 token = self.tokens.get(position)
                 if token is None:
@@ -548,13 +557,21 @@ def _show_position(source: str, position: int, token: Token | None) -> str:
     return before + upcoming.replace("\n", "") + "\n" + "-" * len(before) + "^"
 
 
-def parse(source: str) -> ast.Program:
-    """Parse ``source``; raise :class:`TemplateSyntaxError` with handlebars.js's wording."""
-    grammar_class = _make_grammar_class()
+def parse(source: str, budget: Budget | None = None) -> ast.Program:
+    """Parse ``source``; raise :class:`TemplateSyntaxError` with handlebars.js's wording.
+
+    Each token spends a step of ``budget`` (:class:`~hbs.errors.TemplateTooComplex` when over).
+    """
+    if budget is not None:
+        # Building the grammar (once per process, about a second) is not the template's work.
+        with budget.paused():
+            grammar_class = _make_grammar_class()
+    else:
+        grammar_class = _make_grammar_class()
     from pymeta.runtime import ParseError
 
     builder = _Builder(source)
-    grammar = grammar_class(source, builder)
+    grammar = grammar_class(source, builder, budget)
     try:
         program, _ = grammar.apply("template")
     except ParseError:

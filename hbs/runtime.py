@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
+from itertools import islice
 from typing import Any
 
+from hbs.budget import Budget
 from hbs.errors import TemplateError, TemplateRuntimeError
 from hbs.jsvalues import (
     is_empty_for_handlebars,
@@ -165,6 +168,7 @@ class Program:
 
     __slots__ = (
         "block_params",
+        "cost",
         "data",
         "depths",
         "function",
@@ -188,6 +192,8 @@ class Program:
         self.data = data
         self.block_params = block_params
         self.partials = partials
+        # Steps a call spends from the budget: the statements of the program (hbs.budget).
+        self.cost = getattr(function, "cost", 1)
         inline = getattr(function, "inline", ())
         self.own_partials = (
             {name: Program(runtime, fn, depths, data, block_params, partials) for name, fn in inline}
@@ -202,6 +208,11 @@ class Program:
         block_params: tuple[Any, ...] | None = None,
         partials: Mapping[str, Any] | None = None,
     ) -> str:
+        budget = self.runtime.budget
+        if budget is not None:
+            budget.steps += self.cost
+            if budget.steps >= budget.next_check:
+                budget.check_work()
         depths = self.depths
         if depths:
             if not _same_context(context, depths[0]):
@@ -326,6 +337,11 @@ def _each(
     frame = create_frame(options.data)
     fn = options.fn
     chunks: list[str] = []
+    append = chunks.append
+    # The loop is where output multiplies: its running size is checked on every iteration.
+    budget = runtime.budget
+    room = budget.output_room() if budget is not None else sys.maxsize
+    size = 0
     if isinstance(context, (list, tuple)):
         last = len(context) - 1
         for index, item in enumerate(context):
@@ -333,7 +349,11 @@ def _each(
             frame["index"] = index
             frame["first"] = index == 0
             frame["last"] = index == last
-            chunks.append(fn(item, data=frame, block_params=(item, index)))
+            chunk = fn(item, data=frame, block_params=(item, index))
+            size += len(chunk)
+            if size > room:
+                raise budget.output_exceeded()  # type: ignore[union-attr]
+            append(chunk)
         iterated = bool(context)
     elif isinstance(context, dict):
         keys = js_keys(context)
@@ -344,7 +364,11 @@ def _each(
             frame["index"] = index
             frame["first"] = index == 0
             frame["last"] = index == last
-            chunks.append(fn(item, data=frame, block_params=(item, key)))
+            chunk = fn(item, data=frame, block_params=(item, key))
+            size += len(chunk)
+            if size > room:
+                raise budget.output_exceeded()  # type: ignore[union-attr]
+            append(chunk)
         iterated = bool(keys)
     else:
         iterated = False
@@ -459,24 +483,46 @@ _SAME: Any = object()
 
 
 class Runtime:
-    """Per-render state: the helpers in force and how to compile partial sources."""
+    """Per-render state: the helpers in force, how to compile partial sources, the budget."""
 
-    __slots__ = ("compile_partial", "data_first", "helpers")
+    __slots__ = ("budget", "compile_partial", "data_first", "helpers")
 
     def __init__(
         self,
         helpers: Mapping[str, Any],
-        compile_partial: Callable[[str], ProgramFunction],
+        compile_partial: Callable[[str, Budget | None], ProgramFunction],
         data_first: AbstractSet[str] = frozenset(),
+        budget: Budget | None = None,
     ) -> None:
         self.helpers = helpers
         self.compile_partial = compile_partial
+        self.budget = budget
         # Helper names that yield to a value of the same name when used bare (``{{name}}``,
         # ``{{@name}}``) and the current context (the data frame for ``@name``) has that value:
         # those of the library the caller passed (see :mod:`hbs`), so that a library helper such
         # as ``invoiceNumber`` or ``first`` never hides the data (or the ``@first`` loop
         # variable) a template means.
         self.data_first = data_first
+
+    def join(self, out: list[str]) -> str:
+        """``''.join(out)`` for a program printing two or more values: refused before it is built
+        when it would exceed the output budget (``{{big}}{{big}}…`` multiplies the data)."""
+        budget = self.budget
+        if budget is not None and budget.max_output_bytes is not None and sum(map(len, out)) > budget.output_room():
+            raise budget.output_exceeded()
+        return "".join(out)
+
+    def checkpoint(self, out: list[str], size: int, mark: int) -> tuple[int, int]:
+        """Inside a long program: the output so far (``size`` of ``out[:mark]`` already counted)
+        against the budget, and the clock. Returns the new ``(size, mark)``."""
+        budget = self.budget
+        if budget is None:
+            return 0, 0
+        size += sum(map(len, islice(out, mark, None)))
+        if size > budget.output_room():
+            raise budget.output_exceeded()
+        budget.check_work()
+        return size, len(out)
 
     def prog(
         self,
@@ -637,12 +683,15 @@ class Runtime:
         if partial is None:
             raise TemplateRuntimeError(f"The partial {name} could not be found")
         if isinstance(partial, str):
-            root = self.compile_partial(partial)
+            root = self.compile_partial(partial, self.budget)
             result = Program(self, root, (), data, (), partials)(context, data=data)
         elif isinstance(partial, (Program, _PartialBlock)):
             result = partial(context, data=data, partials=partials)
         else:
             raise TemplateRuntimeError(f"The partial {name} could not be compiled: partials must be strings")
         if indent:
+            budget = self.budget
+            if budget is not None and len(result) + len(indent) * (result.count("\n") + 1) > budget.output_room():
+                raise budget.output_exceeded()
             result = _indent(result, indent)
         return result

@@ -10,8 +10,10 @@ import re
 import unicodedata
 from typing import Any
 
+from django.conf import settings
+
 import hbs
-from fileloom.errors import TemplateCompilationFailed
+from fileloom.errors import TemplateCompilationFailed, TemplateOutputTooLarge, TemplateTooComplex
 from hbs import SafeString
 from hbs.helpers import HELPERS
 from rendering.pages import PageSetup
@@ -68,10 +70,53 @@ def merge_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     return merged
 
 
-def template_render(source: str, data: dict[str, Any], *, what: str, partials: dict[str, str] | None = None) -> str:
-    """Render one Handlebars source; `what` names it in errors. Raises TemplateCompilationFailed."""
+def template_budget() -> hbs.Budget:
+    """The limits of one document's templates, shared by its filename, document, header and footer:
+    the HTML they may produce and how long they may run, checked while they run (hbs.budget)."""
+    return hbs.Budget(
+        max_output_bytes=settings.TEMPLATE_OUTPUT_LIMIT_BYTES, max_seconds=settings.TEMPLATE_WORK_LIMIT_SECONDS
+    )
+
+
+def compile_budget() -> hbs.Budget:
+    """The limit on parsing one template source: the render timeout. Parsing is slow (about a
+    millisecond a tag), so a large but plain template may take seconds that are not evaluation
+    work: it is bounded by the render limit rather than by TEMPLATE_WORK_LIMIT_SECONDS."""
+    return hbs.Budget(max_seconds=settings.RENDER_TIMEOUT_SECONDS)
+
+
+def _byte_size(size: float) -> str:
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{int(size // factor)} {unit}"
+    return f"{int(size)} bytes"
+
+
+def template_render(
+    source: str,
+    data: dict[str, Any],
+    *,
+    what: str,
+    partials: dict[str, str] | None = None,
+    budget: hbs.Budget | None = None,
+) -> str:
+    """Render one Handlebars source within `budget` (a fresh template_budget() if None); `what`
+    names it in errors. Raises TemplateCompilationFailed, or its subclasses TemplateTooComplex and
+    TemplateOutputTooLarge when the template goes over a limit."""
+    budget = budget or template_budget()
     try:
-        return hbs.render(source, data, partials, library=HELPERS)
+        with budget.paused():
+            template = hbs.compile_template(source, budget=compile_budget())
+        return template(data, partials, library=HELPERS, budget=budget)
+    except hbs.TemplateOutputTooLarge as exc:
+        raise TemplateOutputTooLarge(
+            f"Template output exceeds {_byte_size(exc.value)} (in {what}; the limit is {int(exc.value)} bytes)"
+        ) from None
+    except hbs.TemplateTooComplex as exc:
+        limit = f"{exc.value:g} seconds" if exc.limit == "seconds" else f"{exc.value:g} steps"
+        raise TemplateTooComplex(
+            f"Template rendering exceeds the {limit} limit (in {what}): a loop or partial does too much work"
+        ) from None
     except hbs.TemplateSyntaxError as exc:
         raise TemplateCompilationFailed(f"Template compilation failed: {exc}") from None
     except hbs.TemplateRuntimeError as exc:
@@ -101,23 +146,26 @@ def document_compile(
     options: dict[str, Any],
     partials: dict[str, str] | None = None,
     literal: bool = False,
+    budget: hbs.Budget | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Render the Handlebars document and its header/footer bands; return (html, page setup dict).
 
     `literal`: the document is HTML as it is, not a template (the bands are templates still).
-    Shared by generations, template previews and the render_template command. Raises
-    TemplateCompilationFailed.
+    Shared by generations, template previews and the render_template command. The three
+    templates share one `budget` (a fresh template_budget() if None). Raises
+    TemplateCompilationFailed (and its subclasses, see template_render).
     """
     setup = PageSetup.from_dict(options)
-    html = source if literal else template_render(source, data, what="the document", partials=partials)
+    budget = budget or template_budget()
+    html = source if literal else template_render(source, data, what="the document", partials=partials, budget=budget)
     band_data = {**data, **_PAGE_PLACEHOLDERS}
     header = (
-        template_render(setup.header.content, band_data, what="the header", partials=partials)
+        template_render(setup.header.content, band_data, what="the header", partials=partials, budget=budget)
         if setup.header.enabled
         else ""
     )
     footer = (
-        template_render(setup.footer.content, band_data, what="the footer", partials=partials)
+        template_render(setup.footer.content, band_data, what="the footer", partials=partials, budget=budget)
         if setup.footer.enabled
         else ""
     )

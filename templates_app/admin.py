@@ -141,6 +141,8 @@ class TemplateEditorForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"Test data is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             ) from None
+        except RecursionError:
+            raise forms.ValidationError("Test data is nested too deeply.") from None
         if not isinstance(data, dict):
             raise forms.ValidationError('Test data must be a JSON object, like {"name": "Ada"}.')
         return data

@@ -26,11 +26,12 @@ from fileloom.errors import (
     ErrorCode,
     RenderTimeout,
     TemplateCompilationFailed,
+    TemplateTooComplex,
     ValidationFailed,
     error_from_code,
 )
 from rendering import jobs
-from rendering.compose import document_compile, inject_css
+from rendering.compose import compile_budget, document_compile, inject_css
 from rendering.options import engine_options_check, options_clean
 from rendering.page_images import pdf_page_count
 from templates_app.models import (
@@ -93,7 +94,8 @@ def _filename_pattern_clean(value: Any) -> str:
 
 
 def template_source_check(*, html: str, settings: dict[str, Any]) -> None:
-    """Raise TemplateCompilationFailed (with line/column) unless the HTML and bands compile."""
+    """Raise TemplateCompilationFailed (with line/column) unless the HTML and bands compile, or
+    TemplateTooComplex when compiling one takes longer than the render timeout."""
     sources = [("html", html)]
     for band in ("header", "footer"):
         content = (settings.get(band) or {}).get("content")
@@ -101,7 +103,11 @@ def template_source_check(*, html: str, settings: dict[str, Any]) -> None:
             sources.append((f"settings.{band}.content", content))
     for field, source in sources:
         try:
-            hbs.compile_template(source)
+            hbs.compile_template(source, budget=compile_budget())
+        except hbs.TemplateTooComplex as exc:
+            raise TemplateTooComplex(
+                f"Template compilation exceeds the {exc.value:g} seconds limit in {field}: the template is too large"
+            ) from None
         except hbs.TemplateSyntaxError as exc:
             raise TemplateCompilationFailed(
                 f"Template compilation failed in {field}: {exc.message} (line {exc.line}, column {exc.column})",

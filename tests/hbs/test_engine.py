@@ -39,9 +39,9 @@ def compiles_during(monkeypatch: pytest.MonkeyPatch) -> CompileCounter:
     parsed: list[str] = []
     parse = parser.parse
 
-    def counting_parse(source: str) -> Any:
+    def counting_parse(source: str, budget: Any = None) -> Any:
         parsed.append(source)
-        return parse(source)
+        return parse(source, budget)
 
     monkeypatch.setattr(parser, "parse", counting_parse)
 

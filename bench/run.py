@@ -294,6 +294,12 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     os.environ.clear()
     os.environ.update(env)
     django.setup()
+    from django.conf import settings
+
+    # What bounds a worker's memory over many documents (the memory check measures with these).
+    results["config"]["worker_max_tasks_per_child"] = settings.CELERY_WORKER_MAX_TASKS_PER_CHILD
+    results["config"]["chromium_max_documents_per_browser"] = settings.CHROMIUM_MAX_DOCUMENTS_PER_BROWSER
+    results["config"]["chromium_max_memory_mb"] = settings.CHROMIUM_MAX_MEMORY_MB
 
     import hbs
     from hbs.helpers import HELPERS
@@ -580,7 +586,9 @@ def print_report(results: dict[str, Any]) -> None:
     )
     print(
         f"Stack: {config['database']} + {config['broker']}; gunicorn gthread {config['web_workers']}×"
-        f"{config['web_threads']}; celery prefork -c {config['worker_concurrency']}. Raw and API alternate."
+        f"{config['web_threads']}; celery prefork -c {config['worker_concurrency']}, a pool process recycled "
+        f"after {config.get('worker_max_tasks_per_child')} tasks, a browser after "
+        f"{config.get('chromium_max_documents_per_browser')} documents. Raw and API alternate."
     )
     c, w, secs = config["concurrency"], config["worker_concurrency"], config["seconds"]
     rows = [

@@ -421,6 +421,8 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
             f"  {name}: raw p50 {figures[f'raw_{name}']['p50_ms']} ms, API p50 {figures[f'api_{name}_c1']['p50_ms']} ms"
         )
 
+    results["breakdown"] = {f"{name}_c1": _breakdown(api_c1[name]) for name in c1_names}
+
     log("invoice as template + data through the API, concurrency 1")
     api_template = measure.http_load(
         stack.port,
@@ -431,6 +433,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
         max_seconds=args.seconds,
     )
     figures["api_invoice_template_c1"] = api_template.summary()
+    results["breakdown"]["invoice_template_c1"] = _breakdown(api_template)
     log(f"  p50 {figures['api_invoice_template_c1']['p50_ms']} ms")
 
     block = args.seconds / args.blocks
@@ -461,32 +464,8 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
             cpu_before, cpu_after, cpu_client, len(api_concurrent.ok)
         )
         throughput[name] = (raw_parallel, api_concurrent)
+        results["breakdown"][f"{name}_c{args.concurrency}"] = _breakdown(api_concurrent)
         log(f"  raw {raw_parallel.throughput:.2f} renders/s, API {api_concurrent.throughput:.2f} requests/s")
-
-    report_names = ("report", "report_chromium")
-    log(f"45-page report: {args.long_iterations} raw renders and API requests per engine, alternating")
-    steps = [(side, name) for name in report_names for side in ("raw", "api")]
-    raw_reports = {name: measure.RawResult(measure.Timings()) for name in report_names}
-    api_reports = {name: measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1) for name in report_names}
-    report_pages_raw: dict[str, int] = {}
-    client = measure.ApiClient(stack.port, stack.api_key)
-    try:
-        for index in range(args.long_iterations):
-            for side, name in steps if index % 2 == 0 else reversed(steps):
-                if side == "raw":
-                    raw_reports[name].extend(servers.render(name))
-                    report_pages_raw[name] = servers.last_pages
-                else:
-                    sample = client.generate(bodies[name])
-                    api_reports[name].samples.append(sample)
-                    api_reports[name].elapsed_s += sample.latency_s
-    finally:
-        client.close()
-    for name in report_names:
-        figures[f"raw_{name}"] = raw_reports[name].summary()
-        figures[f"api_{name}"] = api_reports[name].summary()
-        checks[f"{name}_pages_raw"] = report_pages_raw.get(name)
-        log(f"  {name}: raw p50 {figures[f'raw_{name}']['p50_ms']} ms, API p50 {figures[f'api_{name}']['p50_ms']} ms")
 
     # Worker memory over many Chromium documents: the pool processes and their browser trees,
     # read at rest (the spare contexts prepared, the used ones closed) after each batch.
@@ -518,6 +497,32 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     figures["chromium_worker_memory"] = memory
     log("  RSS after " + ", ".join(f"{entry['documents']}: {entry['rss_bytes'] / 2**20:.0f} MiB" for entry in memory))
 
+    report_names = ("report", "report_chromium")
+    log(f"45-page report: {args.long_iterations} raw renders and API requests per engine, alternating")
+    steps = [(side, name) for name in report_names for side in ("raw", "api")]
+    raw_reports = {name: measure.RawResult(measure.Timings()) for name in report_names}
+    api_reports = {name: measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1) for name in report_names}
+    report_pages_raw: dict[str, int] = {}
+    client = measure.ApiClient(stack.port, stack.api_key)
+    try:
+        for index in range(args.long_iterations):
+            for side, name in steps if index % 2 == 0 else reversed(steps):
+                if side == "raw":
+                    raw_reports[name].extend(servers.render(name))
+                    report_pages_raw[name] = servers.last_pages
+                else:
+                    sample = client.generate(bodies[name])
+                    api_reports[name].samples.append(sample)
+                    api_reports[name].elapsed_s += sample.latency_s
+    finally:
+        client.close()
+    for name in report_names:
+        figures[f"raw_{name}"] = raw_reports[name].summary()
+        figures[f"api_{name}"] = api_reports[name].summary()
+        checks[f"{name}_pages_raw"] = report_pages_raw.get(name)
+        results["breakdown"][name] = _breakdown(api_reports[name])
+        log(f"  {name}: raw p50 {figures[f'raw_{name}']['p50_ms']} ms, API p50 {figures[f'api_{name}']['p50_ms']} ms")
+
     # The PDFs the API produced are the ones the raw renders produced (page counts agree).
     for name, load in (
         ("invoice", api_c1["invoice"]),
@@ -535,32 +540,6 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
         memory_load,
     ]
     checks["failed_requests"] = sum(len(load.failures) for load in loads)
-    results["breakdown"] = {
-        "hello_c1": _breakdown(api_c1["hello"]),
-        "invoice_c1": _breakdown(api_c1["invoice"]),
-        "invoice_chromium_c1": _breakdown(api_c1["invoice_chromium"]),
-        "invoice_template_c1": _breakdown(api_template),
-        f"invoice_c{args.concurrency}": _breakdown(throughput["invoice"][1]),
-        f"invoice_chromium_c{args.concurrency}": _breakdown(throughput["invoice_chromium"][1]),
-        "report": _breakdown(api_reports["report"]),
-        "report_chromium": _breakdown(api_reports["report_chromium"]),
-    }
-
-    p50 = {key: value.get("p50_ms") for key, value in figures.items() if isinstance(value, dict)}
-    ratios = {
-        "sync_p50_ratio": _ratio(p50["api_invoice_c1"], p50["raw_invoice"]),
-        "hello_p50_ratio": _ratio(p50["api_hello_c1"], p50["raw_hello"]),
-        "throughput_ratio": _ratio(throughput["invoice"][1].throughput, throughput["invoice"][0].throughput),
-        "long_report_ratio": _ratio(p50["api_report"], p50["raw_report"]),
-        "chromium_report_vs_weasyprint": _ratio(p50["api_report_chromium"], p50["api_report"]),
-        "chromium_report_ratio": _ratio(p50["api_report_chromium"], p50["raw_report_chromium"]),
-        "chromium_invoice_vs_raw_weasyprint": _ratio(p50["api_invoice_chromium_c1"], p50["raw_invoice"]),
-        "chromium_throughput_ratio": _ratio(
-            throughput["invoice_chromium"][1].throughput, throughput["invoice_chromium"][0].throughput
-        ),
-        "chromium_memory_growth": _ratio(memory[-1]["rss_bytes"], memory[0]["rss_bytes"]),
-    }
-    results["ratios"] = {name: _ratio_entry(name, value) for name, value in ratios.items()}
 
 
 # --- Report --------------------------------------------------------------------------------
@@ -684,6 +663,28 @@ def print_report(results: dict[str, Any]) -> None:
             print(f"  left: {line}")
 
 
+def compute_ratios(figures: dict[str, Any]) -> dict[str, Any]:
+    """The ratios the figures allow (all of them after a full run; those measured so far after an
+    interrupted one)."""
+    p50 = {key: value.get("p50_ms") for key, value in figures.items() if isinstance(value, dict)}
+    per_s = {key: value.get("throughput_per_s") for key, value in figures.items() if isinstance(value, dict)}
+    memory = figures.get("chromium_worker_memory") or []
+    ratios = {
+        "sync_p50_ratio": _ratio(p50.get("api_invoice_c1"), p50.get("raw_invoice")),
+        "hello_p50_ratio": _ratio(p50.get("api_hello_c1"), p50.get("raw_hello")),
+        "throughput_ratio": _ratio(per_s.get("api_invoice_concurrent"), per_s.get("raw_invoice_parallel")),
+        "long_report_ratio": _ratio(p50.get("api_report"), p50.get("raw_report")),
+        "chromium_report_vs_weasyprint": _ratio(p50.get("api_report_chromium"), p50.get("api_report")),
+        "chromium_report_ratio": _ratio(p50.get("api_report_chromium"), p50.get("raw_report_chromium")),
+        "chromium_invoice_vs_raw_weasyprint": _ratio(p50.get("api_invoice_chromium_c1"), p50.get("raw_invoice")),
+        "chromium_throughput_ratio": _ratio(
+            per_s.get("api_invoice_chromium_concurrent"), per_s.get("raw_invoice_chromium_parallel")
+        ),
+        "chromium_memory_growth": _ratio(memory[-1]["rss_bytes"], memory[0]["rss_bytes"]) if memory else None,
+    }
+    return {name: _ratio_entry(name, value) for name, value in ratios.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -717,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args, var_dir, results)
     except KeyboardInterrupt:
-        log("interrupted; stopping everything")
+        log("interrupted; stopping everything (what was measured so far is reported)")
         status = 130
     except Exception as exc:
         log(f"benchmark failed: {exc.__class__.__name__}: {exc}")
@@ -736,7 +737,8 @@ def main(argv: list[str] | None = None) -> int:
             leftovers = stack.leftover_processes()
             results["checks"]["leftover_chromium_stack"] = leftovers
             processes.kill_all([int(line.split()[0]) for line in leftovers])
-            if "ratios" in results:
+            results["ratios"] = compute_ratios(results["figures"])
+            if status != 1:
                 results["ratios"]["chromium_leftover_processes"] = _ratio_entry(
                     "chromium_leftover_processes", len(leftovers)
                 )
@@ -752,7 +754,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(var_dir, ignore_errors=True)
     results["machine"]["loadavg_end"] = [round(value, 2) for value in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - started, 1)
-    if status == 0:
+    if status in (0, 130) and results["figures"]:
+        results["complete"] = status == 0
         print_report(results)
         args.results_dir.mkdir(parents=True, exist_ok=True)
         path = args.results_dir / f"{timestamp}.json"

@@ -475,6 +475,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     )
     memory_load = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=args.worker_concurrency * 2)
     memory: list[dict[str, Any]] = []
+    figures["chromium_worker_memory"] = memory  # filled as it goes: an interrupted run keeps what it read
     done = 0
     marks = [args.memory_baseline]
     step = max((args.memory_documents - args.memory_baseline) // 5, 1)
@@ -494,7 +495,6 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
         time.sleep(1.5)
         memory.append({"documents": done, **stack.worker_memory()})
     figures["api_hello_chromium_memory_run"] = memory_load.summary()
-    figures["chromium_worker_memory"] = memory
     log("  RSS after " + ", ".join(f"{entry['documents']}: {entry['rss_bytes'] / 2**20:.0f} MiB" for entry in memory))
 
     report_names = ("report", "report_chromium")

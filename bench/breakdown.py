@@ -92,7 +92,7 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
     throttle = billing.ratelimit.WorkspaceRateThrottle.allow_request
     billing.ratelimit.WorkspaceRateThrottle.allow_request = recorder.wrap("web: rate limit", throttle)  # type: ignore[method-assign]
     run_task = recorder.wrap("worker: render_generation", tasks.render_generation.run)
-    documents.api.generation_create = recorder.wrap("web: generation_create", documents.api.generation_create)
+    documents.services.generation_create = recorder.wrap("web: generation_create", documents.services.generation_create)
     documents.services.limits_for = recorder.wrap("  limits_for", documents.services.limits_for)
     hbs.render = recorder.wrap("  hbs.render", hbs.render)
     documents.services.credits_reserve = recorder.wrap("  credits_reserve", documents.services.credits_reserve)
@@ -112,7 +112,7 @@ def _patch(recorder: PhaseRecorder, *, fake_pdf: bytes | None) -> None:
     if fake_pdf is not None:
         render = lambda html, setup, **kwargs: fake_pdf
     rendering.engines.weasyprint.render_pdf = recorder.wrap("  render_pdf", render)
-    storage_app.services.file_store_generated = recorder.wrap(
+    documents.services.file_store_generated = recorder.wrap(
         "  file_store_generated", storage_app.services.file_store_generated
     )
     # The task runs where the web would start waiting, so its time is not counted in the create.
@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database", help="DATABASE_URL on 127.0.0.1; default: SQLite in a temporary directory")
     parser.add_argument("--template", action="store_true", help="send the invoice as template + data")
+    parser.add_argument("--hello", action="store_true", help="the minimal page instead of the invoice")
     parser.add_argument("--cprofile", action="store_true", help="profile everything but the render")
     args = parser.parse_args(argv)
     if args.database:
@@ -164,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         body = {"htmlContent": html, "options": samples.INVOICE_OPTIONS, "filename": "invoice"}
         if args.template:
             body = {**body, "htmlContent": samples.INVOICE_TEMPLATE, "templateData": data}
+        if args.hello:
+            html = samples.HELLO_HTML
+            body = {"htmlContent": html, "options": samples.HELLO_OPTIONS, "filename": "hello"}
         payload = json.dumps(body)
 
         fake_pdf = None
@@ -171,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             from rendering.engines.weasyprint import render_pdf
             from rendering.pages import PageSetup
 
-            fake_pdf = render_pdf(html, PageSetup.from_dict(samples.INVOICE_OPTIONS))
+            fake_pdf = render_pdf(html, PageSetup.from_dict(body["options"]))
         recorder = PhaseRecorder()
         _patch(recorder, fake_pdf=fake_pdf)
         client = Client(HTTP_X_API_KEY=raw_key)
@@ -194,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 if profiler:
                     profiler.disable()
 
-        print(f"{args.requests} requests, {connection.vendor}, {'template + data' if args.template else 'HTML'}")
+        document = "minimal page" if args.hello else "invoice as template + data" if args.template else "invoice HTML"
+        print(f"{args.requests} requests, {connection.vendor}, {document}")
         print(f"{'phase':34} {'p50 ms':>8} {'queries':>8} {'SQL ms':>7}")
         order = [
             "request total",

@@ -55,12 +55,19 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 # --- Raw renders ---------------------------------------------------------------------------
 
 
-def _render_server(conn: Any, documents: dict[str, tuple[str, dict[str, Any]]], warm: str) -> None:
+# A raw document: (engine, html, page options as the API receives them).
+RawDocument = tuple[str, str, dict[str, Any]]
+
+
+def _render_server(conn: Any, documents: dict[str, RawDocument], warm: list[str]) -> None:
     """In a forked child: warm up, then render documents on command until told to stop.
 
+    Each engine the documents use is warmed as a Celery pool child warms it (`warm_up()`, then
+    `gc.collect(); gc.freeze()`, documents.tasks), after two renders of each `warm` document.
     Commands: ("render", name, count) → durations and the page count; ("run_for", name, begin,
     seconds) → render back to back from the monotonic time `begin` until `seconds` later;
-    ("stop",). Durations are wall time; the CPU time of each render comes along.
+    ("stop",) → shut the engines down (a browser) and exit. Durations are wall time; the CPU
+    time of each render (this process only: not a browser's) comes along.
     """
     # The parent stops its children itself; a terminal's Ctrl-C must not print their tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,25 +75,42 @@ def _render_server(conn: Any, documents: dict[str, tuple[str, dict[str, Any]]], 
     from stack import die_with_parent
 
     die_with_parent()  # a sibling holds our pipe's other end too, so EOF alone would not tell
+    engines: dict[str, Any] = {}
     try:
+        import gc
+
         import pypdfium2
         from weasyprint.text import ffi
 
-        from rendering.engines import weasyprint as renderer
+        from rendering.engines import get_engine
         from rendering.pages import PageSetup
 
-        setups = {name: (html, PageSetup.from_dict(options)) for name, (html, options) in documents.items()}
+        engines = {engine: get_engine(engine) for engine, _, _ in documents.values()}
+        setups = {
+            name: (engine, html, PageSetup.from_dict(options)) for name, (engine, html, options) in documents.items()
+        }
 
         def render(name: str) -> tuple[float, float, bytes]:
-            html, setup = setups[name]
+            engine, html, setup = setups[name]
             cpu, started = time.process_time(), time.perf_counter()
-            pdf = renderer.render_pdf(html, setup)
+            pdf = engines[engine].render_pdf(html, setup)
             return time.perf_counter() - started, time.process_time() - cpu, pdf
 
-        renderer.warm_up()
-        for _ in range(2):
-            render(warm)
-        conn.send({"ready": True, "harfbuzz_subset": ffi.harfbuzz_subset is not None})
+        for engine in engines.values():
+            engine.warm_up()
+        for name in warm:
+            for _ in range(2):
+                render(name)
+        gc.collect()
+        gc.freeze()
+        chromium = engines.get("chromium")
+        conn.send(
+            {
+                "ready": True,
+                "harfbuzz_subset": ffi.harfbuzz_subset is not None,
+                "chromium_run_dir": str(chromium.run_dir) if chromium is not None and chromium.run_dir else None,
+            }
+        )
         while True:
             command = conn.recv()
             if command[0] == "stop":
@@ -115,6 +139,10 @@ def _render_server(conn: Any, documents: dict[str, tuple[str, dict[str, Any]]], 
     except Exception as exc:  # report it; the parent must never wait for a dead child
         conn.send({"error": f"{exc.__class__.__name__}: {exc}"})
     finally:
+        # A forked child leaves with os._exit (no atexit): stop the browser it started.
+        for engine in engines.values():
+            with contextlib.suppress(Exception):
+                engine.shutdown()
         conn.close()
 
 
@@ -154,10 +182,11 @@ class RenderServers:
     children are), so each initialises its native libraries itself.
     """
 
-    def __init__(self, count: int, documents: dict[str, tuple[str, dict[str, Any]]], *, warm: str) -> None:
+    def __init__(self, count: int, documents: dict[str, RawDocument], *, warm: list[str]) -> None:
         self.processes: list[Any] = []
         self.conns: list[Any] = []
         self.harfbuzz_subset = False
+        self.chromium_run_dirs: list[str] = []
         self.last_pages = 0
         try:
             for _ in range(count):
@@ -168,7 +197,10 @@ class RenderServers:
                 self.processes.append(process)
                 self.conns.append(parent_end)
             for conn in self.conns:
-                self.harfbuzz_subset = bool(self._receive(conn, 300)["harfbuzz_subset"])
+                ready = self._receive(conn, 300)
+                self.harfbuzz_subset = bool(ready["harfbuzz_subset"])
+                if ready.get("chromium_run_dir"):
+                    self.chromium_run_dirs.append(ready["chromium_run_dir"])
         except BaseException:
             self.close()
             raise
@@ -215,7 +247,7 @@ class RenderServers:
             with contextlib.suppress(OSError):
                 conn.send(("stop",))
         for process, conn in zip(self.processes, self.conns, strict=False):
-            process.join(timeout=5)
+            process.join(timeout=15)  # a browser takes a moment to close
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=5)

@@ -1,19 +1,21 @@
-"""Fileloom benchmark: raw WeasyPrint rendering vs. the same documents through the HTTP API.
+"""Fileloom benchmark: raw engine renders vs. the same documents through the HTTP API.
 
     .venv/bin/python bench/run.py                       # embedded defaults (SQLite, filesystem broker)
     .venv/bin/python bench/run.py --broker redis://127.0.0.1:6379/7 \\
         --database postgres://postgres@127.0.0.1:5432/fileloom_bench
 
-One run (see bench/README.md) forks warm raw render processes, starts a gunicorn + Celery stack,
-and measures raw and API side by side, alternating between them so that a machine whose load
-changes during the run affects both alike:
-  (a)+(b) a 1-page invoice: raw render vs POST /v1/pdf/generate at concurrency 1 (p50/p95);
-          raw renders/s in 2 processes vs API requests/s at concurrency 8; the template + data
-          variant through the API;
-  (c)     a 45-page table report, raw vs API.
-It prints the figures and the ratios against the targets, and writes
-bench/results/<timestamp>.json. A MISS is a finding,
-not a failure: the exit status is 0 whenever the measurement itself completed.
+One run (see bench/README.md) forks warm raw render processes (each with both engines, as a
+Celery pool child), starts a gunicorn + Celery stack, and measures raw and API side by side,
+alternating between them so that a machine whose load changes during the run affects both alike:
+  - a minimal page, the 1-page invoice on WeasyPrint and the invoice on Chromium, raw vs
+    POST /v1/pdf/generate at concurrency 1 (p50/p95); the invoice as template + data;
+  - throughput: raw renders/s in N processes vs API requests/s at concurrency 8, per engine;
+  - a 45-page table report, raw vs API, per engine;
+  - the Chromium worker's memory over 500 small documents, and the Chromium processes left
+    once the stack stopped.
+It prints the figures and the ratios against the targets (issues 2, 10 and 13), and writes
+bench/results/<timestamp>.json. A MISS is a finding, not a failure: the exit status is 0
+whenever the measurement itself completed.
 """
 
 from __future__ import annotations
@@ -44,10 +46,32 @@ import measure
 import samples
 import stack as stack_module
 
-TARGETS = {
-    "sync_p50_ratio": ("≤", 1.25),
-    "throughput_ratio": ("≥", 0.80),
-    "long_report_ratio": ("≤", 1.10),
+from rendering import processes  # standard library only: no Django, no engine
+
+# name → (comparison, target, where the target comes from)
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "sync_p50_ratio": ("≤", 1.25, "issue 2 item 10"),
+    "hello_p50_ratio": ("≤", 1.25, "issue 13 item 5"),
+    "throughput_ratio": ("≥", 0.80, "issue 2 item 10"),
+    "long_report_ratio": ("≤", 1.10, "issue 2 item 10"),
+    "chromium_report_vs_weasyprint": ("≤", 0.20, "issue 10 item 8"),
+    "chromium_report_ratio": ("≤", 1.20, "issue 10 item 8"),
+    "chromium_invoice_vs_raw_weasyprint": ("≤", 1.00, "issue 10 item 8"),
+    "chromium_throughput_ratio": ("≥", 0.80, "issue 10 item 8"),
+    "chromium_memory_growth": ("≤", 1.10, "issue 10 item 8"),
+    "chromium_leftover_processes": ("=", 0, "issue 10 item 8"),
+}
+RATIO_LABELS = {
+    "sync_p50_ratio": "API ÷ raw WeasyPrint p50, invoice, c=1",
+    "hello_p50_ratio": "API ÷ raw WeasyPrint p50, minimal page, c=1",
+    "throughput_ratio": "WeasyPrint: API c={c} ÷ raw {w}-process, per s",
+    "long_report_ratio": "WeasyPrint: API ÷ raw p50, 45-page report",
+    "chromium_report_vs_weasyprint": "45-page report: API Chromium ÷ API WeasyPrint",
+    "chromium_report_ratio": "45-page report: API Chromium ÷ raw Chromium",
+    "chromium_invoice_vs_raw_weasyprint": "invoice: API Chromium ÷ raw WeasyPrint p50",
+    "chromium_throughput_ratio": "Chromium: API c={c} ÷ raw {w}-process, per s",
+    "chromium_memory_growth": "Chromium worker RSS after {n} ÷ after {b} docs",
+    "chromium_leftover_processes": "Chromium processes left after the stack stops",
 }
 
 
@@ -58,7 +82,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=40, help="invoice renders/requests at concurrency 1")
     parser.add_argument("--seconds", type=float, default=15, help="duration of each throughput side (raw, API)")
     parser.add_argument("--blocks", type=int, default=3, help="alternating raw/API blocks the throughput is split into")
-    parser.add_argument("--long-iterations", type=int, default=2, help="45-page report renders/requests")
+    parser.add_argument("--long-iterations", type=int, default=2, help="45-page report renders/requests per engine")
+    parser.add_argument(
+        "--report-rows", type=int, default=samples.REPORT_ROWS, help="rows of the long report (45 pages by default)"
+    )
+    parser.add_argument(
+        "--memory-documents", type=int, default=500, help="small Chromium documents of the worker memory check"
+    )
+    parser.add_argument(
+        "--memory-baseline", type=int, default=50, help="documents after which the memory check's baseline is read"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="clients in the concurrent phase")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork children")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn gthread worker processes")
@@ -220,9 +253,14 @@ def _breakdown(result: measure.LoadResult) -> dict[str, Any]:
 def _verdict(name: str, value: float | None) -> str:
     if value is None:
         return "n/a"
-    op, target = TARGETS[name]
-    ok = value <= target if op == "≤" else value >= target
+    op, target, _ = TARGETS[name]
+    ok = {"≤": value <= target, "≥": value >= target, "=": value == target}[op]
     return "PASS" if ok else "MISS"
+
+
+def _ratio_entry(name: str, value: float | None) -> dict[str, Any]:
+    op, target, source = TARGETS[name]
+    return {"value": value, "target": f"{op} {target:g}", "verdict": _verdict(name, value), "source": source}
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -256,23 +294,45 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     os.environ.clear()
     os.environ.update(env)
     django.setup()
+    from django.conf import settings
+
+    # What bounds a worker's memory over many documents (the memory check measures with these).
+    results["config"]["worker_max_tasks_per_child"] = settings.CELERY_WORKER_MAX_TASKS_PER_CHILD
+    results["config"]["chromium_max_documents_per_browser"] = settings.CHROMIUM_MAX_DOCUMENTS_PER_BROWSER
+    results["config"]["chromium_max_memory_mb"] = settings.CHROMIUM_MAX_MEMORY_MB
 
     import hbs
     from hbs.helpers import HELPERS
 
     invoice_data = samples.invoice_data()
     invoice_html = hbs.render(samples.INVOICE_TEMPLATE, invoice_data, library=HELPERS)
-    report_html = samples.report_html()
+    report_html = samples.report_html(args.report_rows)
     figures: dict[str, Any] = results["figures"]
     checks: dict[str, Any] = results["checks"]
 
-    # Raw render processes are forked first: from a parent without WeasyPrint, threads or
-    # database connections, as Celery's prefork pool forks its children.
-    log(f"raw: forking and warming {args.worker_concurrency} render processes")
+    # name → (engine, HTML, options): the same HTML and options go raw and through the API.
+    documents: dict[str, measure.RawDocument] = {
+        "hello": ("weasyprint", samples.HELLO_HTML, samples.HELLO_OPTIONS),
+        "invoice": ("weasyprint", invoice_html, samples.INVOICE_OPTIONS),
+        "report": ("weasyprint", report_html, samples.REPORT_OPTIONS),
+        "invoice_chromium": ("chromium", invoice_html, samples.INVOICE_OPTIONS),
+        "report_chromium": ("chromium", report_html, samples.REPORT_OPTIONS),
+        "hello_chromium": ("chromium", samples.HELLO_HTML, samples.HELLO_OPTIONS),
+    }
+    filenames = {"hello": "hello", "invoice": "invoice-INV-2026-00421", "report": "quarterly-sales-report"}
+    bodies = {
+        name: _request_body(html, samples.on_engine(options, engine), filenames[name.removesuffix("_chromium")])
+        for name, (engine, html, options) in documents.items()
+    }
+
+    # Raw render processes are forked first: from a parent without WeasyPrint, Playwright,
+    # threads or database connections, as Celery's prefork pool forks its children. Each warms
+    # both engines, as each pool child does (WARM_ENGINES).
+    log(f"raw: forking and warming {args.worker_concurrency} render processes (WeasyPrint and Chromium)")
     servers = measure.RenderServers(
         args.worker_concurrency,
-        {"invoice": (invoice_html, samples.INVOICE_OPTIONS), "report": (report_html, samples.REPORT_OPTIONS)},
-        warm="invoice",
+        {name: document for name, document in documents.items() if name != "hello_chromium"},
+        warm=["invoice", "invoice_chromium", "hello"],
     )
     results["_servers"] = servers
     results["machine"]["harfbuzz_subset_loaded"] = servers.harfbuzz_subset
@@ -294,21 +354,22 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     stack.prepare()
     stack.start()
     results["config"]["stack_start_s"] = round(time.monotonic() - started, 1)
-
-    invoice_body = _request_body(invoice_html, samples.INVOICE_OPTIONS, "invoice-INV-2026-00421")
     template_body = _request_body(
         samples.INVOICE_TEMPLATE, samples.INVOICE_OPTIONS, "invoice-INV-2026-00421", invoice_data
     )
-    report_body = _request_body(report_html, samples.REPORT_OPTIONS, "quarterly-sales-report")
 
-    # Warm every web process's imports and both pool children (not measured).
-    warm = measure.http_load(
-        stack.port,
-        stack.api_key,
-        invoice_body,
-        concurrency=args.worker_concurrency * 2,
-        requests=args.worker_concurrency * 4,
-    )
+    # Warm every web process's imports and both pool children on both engines (not measured).
+    warm = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1)
+    for name in ("invoice", "invoice_chromium", "hello"):
+        warm.extend(
+            measure.http_load(
+                stack.port,
+                stack.api_key,
+                bodies[name],
+                concurrency=args.worker_concurrency * 2,
+                requests=args.worker_concurrency * 4,
+            )
+        )
     warm.extend(measure.http_load(stack.port, stack.api_key, template_body, concurrency=1, requests=2))
     if warm.failures:
         raise RuntimeError(f"warm-up requests failed: {warm.summary()['failures']}")
@@ -321,36 +382,46 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
 
     # Raw and API measurements alternate (ABBA), so a machine whose load changes over the run
     # affects both sides alike.
-    log(f"invoice: {args.iterations} raw renders and {args.iterations} API requests at concurrency 1, alternating")
+    c1_names = ("hello", "invoice", "invoice_chromium")
+    log(
+        f"concurrency 1: {args.iterations} raw renders and {args.iterations} API requests each of "
+        f"{', '.join(c1_names)}, alternating"
+    )
+    steps = [(side, name) for name in c1_names for side in ("raw", "api")]
+    raw_c1 = {name: measure.RawResult(measure.Timings()) for name in c1_names}
+    api_c1 = {name: measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1) for name in c1_names}
+    stack_cpu = {name: dict.fromkeys(stack.cpu_seconds(), 0.0) for name in c1_names}
+    client_cpu = dict.fromkeys(c1_names, 0.0)
     client = measure.ApiClient(stack.port, stack.api_key)
-    raw_invoice = measure.RawResult(measure.Timings())
-    api_c1 = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1)
-    stack_cpu = dict.fromkeys(stack.cpu_seconds(), 0.0)
-    client_cpu = 0.0
     try:
         for index in range(args.iterations):
-            for side in ("raw", "api") if index % 2 == 0 else ("api", "raw"):
+            for side, name in steps if index % 2 == 0 else reversed(steps):
                 if side == "raw":
-                    raw_invoice.extend(servers.render("invoice"))
+                    raw_c1[name].extend(servers.render(name))
                     continue
                 before, cpu_started = stack.cpu_seconds(), time.process_time()
-                sample = client.generate(invoice_body)
-                client_cpu += time.process_time() - cpu_started
+                sample = client.generate(bodies[name])
+                client_cpu[name] += time.process_time() - cpu_started
                 time.sleep(0.02)  # the worker acks after it answered; let that land in this request
                 after = stack.cpu_seconds()
-                for role in stack_cpu:
-                    stack_cpu[role] += after[role] - before[role]
-                api_c1.samples.append(sample)
-                api_c1.elapsed_s += sample.latency_s
+                for role in stack_cpu[name]:
+                    stack_cpu[name][role] += after[role] - before[role]
+                api_c1[name].samples.append(sample)
+                api_c1[name].elapsed_s += sample.latency_s
     finally:
         client.close()
     checks["invoice_pages_raw"] = servers.last_pages
-    figures["raw_invoice"] = raw_invoice.summary()
-    figures["api_invoice_c1"] = api_c1.summary()
-    figures["api_invoice_c1"]["cpu_per_request"] = _cpu_per_request(
-        dict.fromkeys(stack_cpu, 0.0), stack_cpu, client_cpu, len(api_c1.ok)
-    )
-    log(f"  raw p50 {figures['raw_invoice']['p50_ms']} ms, API p50 {figures['api_invoice_c1']['p50_ms']} ms")
+    for name in c1_names:
+        figures[f"raw_{name}"] = raw_c1[name].summary()
+        figures[f"api_{name}_c1"] = api_c1[name].summary()
+        figures[f"api_{name}_c1"]["cpu_per_request"] = _cpu_per_request(
+            dict.fromkeys(stack_cpu[name], 0.0), stack_cpu[name], client_cpu[name], len(api_c1[name].ok)
+        )
+        log(
+            f"  {name}: raw p50 {figures[f'raw_{name}']['p50_ms']} ms, API p50 {figures[f'api_{name}_c1']['p50_ms']} ms"
+        )
+
+    results["breakdown"] = {f"{name}_c1": _breakdown(api_c1[name]) for name in c1_names}
 
     log("invoice as template + data through the API, concurrency 1")
     api_template = measure.http_load(
@@ -358,82 +429,117 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
         stack.api_key,
         template_body,
         concurrency=1,
-        requests=max(args.iterations // 2, 5),
+        requests=max(args.iterations // 4, 5),
         max_seconds=args.seconds,
     )
     figures["api_invoice_template_c1"] = api_template.summary()
+    results["breakdown"]["invoice_template_c1"] = _breakdown(api_template)
     log(f"  p50 {figures['api_invoice_template_c1']['p50_ms']} ms")
 
     block = args.seconds / args.blocks
-    log(
-        f"invoice throughput: raw {args.worker_concurrency} processes vs API concurrency {args.concurrency}, "
-        f"{args.blocks} alternating blocks of {block:g}s each"
-    )
-    raw_parallel = measure.RawResult(measure.Timings())
-    api_concurrent = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=args.concurrency)
-    cpu_before, client_cpu = stack.cpu_seconds(), 0.0
-    for _ in range(args.blocks):
-        raw_parallel.extend(servers.run_for("invoice", block))
-        cpu_started = time.process_time()
-        api_concurrent.extend(
-            measure.http_load(stack.port, stack.api_key, invoice_body, concurrency=args.concurrency, seconds=block)
+    throughput: dict[str, tuple[measure.RawResult, measure.LoadResult]] = {}
+    for name in ("invoice", "invoice_chromium"):
+        log(
+            f"{name} throughput: raw {args.worker_concurrency} processes vs API concurrency {args.concurrency}, "
+            f"{args.blocks} alternating blocks of {block:g}s each"
         )
-        client_cpu += time.process_time() - cpu_started
-    cpu_after = stack.cpu_seconds()
-    idle_share = {role: figures["stack_idle_cpu_percent"][role] / 100 * raw_parallel.elapsed_s for role in cpu_after}
-    cpu_after = {role: cpu_after[role] - idle_share[role] for role in cpu_after}  # the stack idled during raw blocks
-    figures["raw_invoice_parallel"] = raw_parallel.summary() | {"processes": args.worker_concurrency}
-    figures["api_invoice_concurrent"] = api_concurrent.summary()
-    figures["api_invoice_concurrent"]["cpu_per_request"] = _cpu_per_request(
-        cpu_before, cpu_after, client_cpu, len(api_concurrent.ok)
-    )
-    log(f"  raw {raw_parallel.throughput:.2f} renders/s, API {api_concurrent.throughput:.2f} requests/s")
+        raw_parallel = measure.RawResult(measure.Timings())
+        api_concurrent = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=args.concurrency)
+        cpu_before, cpu_client = stack.cpu_seconds(), 0.0
+        for _ in range(args.blocks):
+            raw_parallel.extend(servers.run_for(name, block))
+            cpu_started = time.process_time()
+            api_concurrent.extend(
+                measure.http_load(stack.port, stack.api_key, bodies[name], concurrency=args.concurrency, seconds=block)
+            )
+            cpu_client += time.process_time() - cpu_started
+        cpu_after = stack.cpu_seconds()
+        idle_share = {
+            role: figures["stack_idle_cpu_percent"][role] / 100 * raw_parallel.elapsed_s for role in cpu_after
+        }
+        cpu_after = {role: cpu_after[role] - idle_share[role] for role in cpu_after}  # the stack idled meanwhile
+        figures[f"raw_{name}_parallel"] = raw_parallel.summary() | {"processes": args.worker_concurrency}
+        figures[f"api_{name}_concurrent"] = api_concurrent.summary()
+        figures[f"api_{name}_concurrent"]["cpu_per_request"] = _cpu_per_request(
+            cpu_before, cpu_after, cpu_client, len(api_concurrent.ok)
+        )
+        throughput[name] = (raw_parallel, api_concurrent)
+        results["breakdown"][f"{name}_c{args.concurrency}"] = _breakdown(api_concurrent)
+        log(f"  raw {raw_parallel.throughput:.2f} renders/s, API {api_concurrent.throughput:.2f} requests/s")
 
-    log(f"45-page report: {args.long_iterations} raw renders and API requests, alternating")
-    raw_report = measure.RawResult(measure.Timings())
-    api_report = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1)
+    # Worker memory over many Chromium documents: the pool processes and their browser trees,
+    # read at rest (the spare contexts prepared, the used ones closed) after each batch.
+    log(
+        f"Chromium worker memory: {args.memory_documents} small documents through the API "
+        f"(concurrency {args.worker_concurrency * 2}), memory read after {args.memory_baseline} and every batch"
+    )
+    memory_load = measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=args.worker_concurrency * 2)
+    memory: list[dict[str, Any]] = []
+    figures["chromium_worker_memory"] = memory  # filled as it goes: an interrupted run keeps what it read
+    done = 0
+    marks = [args.memory_baseline]
+    step = max((args.memory_documents - args.memory_baseline) // 5, 1)
+    while marks[-1] < args.memory_documents:
+        marks.append(min(marks[-1] + step, args.memory_documents))
+    for mark in marks:
+        memory_load.extend(
+            measure.http_load(
+                stack.port,
+                stack.api_key,
+                bodies["hello_chromium"],
+                concurrency=args.worker_concurrency * 2,
+                requests=mark - done,
+            )
+        )
+        done = mark
+        time.sleep(1.5)
+        memory.append({"documents": done, **stack.worker_memory()})
+    figures["api_hello_chromium_memory_run"] = memory_load.summary()
+    log("  RSS after " + ", ".join(f"{entry['documents']}: {entry['rss_bytes'] / 2**20:.0f} MiB" for entry in memory))
+
+    report_names = ("report", "report_chromium")
+    log(f"45-page report: {args.long_iterations} raw renders and API requests per engine, alternating")
+    steps = [(side, name) for name in report_names for side in ("raw", "api")]
+    raw_reports = {name: measure.RawResult(measure.Timings()) for name in report_names}
+    api_reports = {name: measure.LoadResult(samples=[], elapsed_s=0.0, concurrency=1) for name in report_names}
+    report_pages_raw: dict[str, int] = {}
     client = measure.ApiClient(stack.port, stack.api_key)
     try:
         for index in range(args.long_iterations):
-            for side in ("raw", "api") if index % 2 == 0 else ("api", "raw"):
+            for side, name in steps if index % 2 == 0 else reversed(steps):
                 if side == "raw":
-                    raw_report.extend(servers.render("report"))
+                    raw_reports[name].extend(servers.render(name))
+                    report_pages_raw[name] = servers.last_pages
                 else:
-                    sample = client.generate(report_body)
-                    api_report.samples.append(sample)
-                    api_report.elapsed_s += sample.latency_s
+                    sample = client.generate(bodies[name])
+                    api_reports[name].samples.append(sample)
+                    api_reports[name].elapsed_s += sample.latency_s
     finally:
         client.close()
-    checks["report_pages_raw"] = servers.last_pages
-    figures["raw_report"] = raw_report.summary()
-    figures["api_report"] = api_report.summary()
-    log(f"  raw p50 {figures['raw_report']['p50_ms']} ms, API p50 {figures['api_report']['p50_ms']} ms")
+    for name in report_names:
+        figures[f"raw_{name}"] = raw_reports[name].summary()
+        figures[f"api_{name}"] = api_reports[name].summary()
+        checks[f"{name}_pages_raw"] = report_pages_raw.get(name)
+        results["breakdown"][name] = _breakdown(api_reports[name])
+        log(f"  {name}: raw p50 {figures[f'raw_{name}']['p50_ms']} ms, API p50 {figures[f'api_{name}']['p50_ms']} ms")
 
     # The PDFs the API produced are the ones the raw renders produced (page counts agree).
-    for name, load in (("invoice", api_c1), ("report", api_report)):
+    for name, load in (
+        ("invoice", api_c1["invoice"]),
+        ("invoice_chromium", api_c1["invoice_chromium"]),
+        ("report", api_reports["report"]),
+        ("report_chromium", api_reports["report_chromium"]),
+    ):
         pdf = _fetch_pdf(load.ok[0].file_url) if load.ok else b""
         checks[f"{name}_pages_api"] = _pages(pdf) if pdf else None
-    checks["failed_requests"] = sum(len(load.failures) for load in (api_c1, api_template, api_concurrent, api_report))
-    results["breakdown"] = {
-        "invoice_c1": _breakdown(api_c1),
-        "invoice_template_c1": _breakdown(api_template),
-        f"invoice_c{args.concurrency}": _breakdown(api_concurrent),
-        "report": _breakdown(api_report),
-    }
-
-    ratios = {
-        "sync_p50_ratio": _ratio(figures["api_invoice_c1"]["p50_ms"], figures["raw_invoice"]["p50_ms"]),
-        "throughput_ratio": _ratio(api_concurrent.throughput, raw_parallel.throughput),
-        "long_report_ratio": _ratio(figures["api_report"]["p50_ms"], figures["raw_report"]["p50_ms"]),
-    }
-    results["ratios"] = {
-        name: {
-            "value": value,
-            "target": f"{TARGETS[name][0]} {TARGETS[name][1]:.2f}",
-            "verdict": _verdict(name, value),
-        }
-        for name, value in ratios.items()
-    }
+    loads = [
+        *api_c1.values(),
+        api_template,
+        *(api for _, api in throughput.values()),
+        *api_reports.values(),
+        memory_load,
+    ]
+    checks["failed_requests"] = sum(len(load.failures) for load in loads)
 
 
 # --- Report --------------------------------------------------------------------------------
@@ -459,24 +565,28 @@ def print_report(results: dict[str, Any]) -> None:
     )
     print(
         f"Stack: {config['database']} + {config['broker']}; gunicorn gthread {config['web_workers']}×"
-        f"{config['web_threads']}; celery prefork -c {config['worker_concurrency']}. Raw and API alternate."
+        f"{config['web_threads']}; celery prefork -c {config['worker_concurrency']}, a pool process recycled "
+        f"after {config.get('worker_max_tasks_per_child')} tasks, a browser after "
+        f"{config.get('chromium_max_documents_per_browser')} documents. Raw and API alternate."
     )
+    c, w, secs = config["concurrency"], config["worker_concurrency"], config["seconds"]
     rows = [
-        ("(a) raw invoice, 1 warm process", figures.get("raw_invoice"), False),
-        ("(b) API invoice, concurrency 1", figures.get("api_invoice_c1"), False),
-        ("    API invoice as template + data, c=1", figures.get("api_invoice_template_c1"), False),
-        (
-            f"(a) raw invoice, {config['worker_concurrency']} processes, {config['seconds']:g}s",
-            figures.get("raw_invoice_parallel"),
-            True,
-        ),
-        (
-            f"(b) API invoice, concurrency {config['concurrency']}, {config['seconds']:g}s",
-            figures.get("api_invoice_concurrent"),
-            True,
-        ),
-        ("(c) raw 45-page report", figures.get("raw_report"), False),
-        ("    API 45-page report", figures.get("api_report"), False),
+        ("raw WeasyPrint minimal page, 1 process", figures.get("raw_hello"), False),
+        ("API WeasyPrint minimal page, c=1", figures.get("api_hello_c1"), False),
+        ("raw WeasyPrint invoice, 1 process", figures.get("raw_invoice"), False),
+        ("API WeasyPrint invoice, c=1", figures.get("api_invoice_c1"), False),
+        ("API WeasyPrint invoice, template + data, c=1", figures.get("api_invoice_template_c1"), False),
+        ("raw Chromium invoice, 1 process", figures.get("raw_invoice_chromium"), False),
+        ("API Chromium invoice, c=1", figures.get("api_invoice_chromium_c1"), False),
+        (f"raw WeasyPrint invoice, {w} processes, {secs:g}s", figures.get("raw_invoice_parallel"), True),
+        (f"API WeasyPrint invoice, c={c}, {secs:g}s", figures.get("api_invoice_concurrent"), True),
+        (f"raw Chromium invoice, {w} processes, {secs:g}s", figures.get("raw_invoice_chromium_parallel"), True),
+        (f"API Chromium invoice, c={c}, {secs:g}s", figures.get("api_invoice_chromium_concurrent"), True),
+        ("raw WeasyPrint 45-page report", figures.get("raw_report"), False),
+        ("API WeasyPrint 45-page report", figures.get("api_report"), False),
+        ("raw Chromium 45-page report", figures.get("raw_report_chromium"), False),
+        ("API Chromium 45-page report", figures.get("api_report_chromium"), False),
+        (f"API Chromium minimal page, c={2 * w} (memory)", figures.get("api_hello_chromium_memory_run"), True),
     ]
     print()
     print(f"{'':44} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'per s':>7} {'failed':>6}")
@@ -490,14 +600,14 @@ def print_report(results: dict[str, Any]) -> None:
         )
     if results.get("ratios"):
         print()
-        print(f"{'Ratio':44} {'value':>9} {'target':>9} {'':>7}")
-        labels = {
-            "sync_p50_ratio": "API p50 ÷ raw p50, invoice at c=1",
-            "throughput_ratio": f"API c={config['concurrency']} ÷ raw {config['worker_concurrency']}-process, per s",
-            "long_report_ratio": "API ÷ raw p50, 45-page report",
-        }
+        print(f"{'Ratio':50} {'value':>7} {'target':>8} {'':>5}  source")
+        memory = figures.get("chromium_worker_memory") or [{"documents": "?"}]
         for name, ratio in results["ratios"].items():
-            print(f"{labels[name]:44} {_fmt(ratio['value']):>9} {ratio['target']:>9} {ratio['verdict']:>7}")
+            label = RATIO_LABELS[name].format(c=c, w=w, n=memory[-1]["documents"], b=memory[0]["documents"])
+            print(
+                f"{label:50} {_fmt(ratio['value']):>7} {ratio['target']:>8} {ratio['verdict']:>5}  "
+                f"{ratio.get('source', '')}"
+            )
     if results.get("breakdown"):
         print()
         print("Where end-to-end time goes (p50 ms): web_in = sent→row inserted, queue = inserted→claimed,")
@@ -506,7 +616,7 @@ def print_report(results: dict[str, Any]) -> None:
             cells = "  ".join(
                 f"{part} {_fmt(parts[part]['p50_ms'])}" for part in ("web_in", "queue", "worker", "web_out")
             )
-            print(f"  {name:22} {cells}  (n={parts['n']})")
+            print(f"  {name:24} {cells}  (n={parts['n']})")
     idle = figures.get("stack_idle_cpu_percent")
     if idle:
         print()
@@ -515,23 +625,64 @@ def print_report(results: dict[str, Any]) -> None:
             f"pool {idle['worker_pool']}% of a core. Mean per invoice (ms):"
         )
         for label, api, raw in (
-            ("concurrency 1", "api_invoice_c1", "raw_invoice"),
-            (f"concurrency {config['concurrency']}", "api_invoice_concurrent", "raw_invoice_parallel"),
+            ("minimal page, c=1", "api_hello_c1", "raw_hello"),
+            ("invoice, c=1", "api_invoice_c1", "raw_invoice"),
+            (f"invoice, c={c}", "api_invoice_concurrent", "raw_invoice_parallel"),
+            ("Chromium inv., c=1", "api_invoice_chromium_c1", "raw_invoice_chromium"),
         ):
             cpu = (figures.get(api) or {}).get("cpu_per_request")
             if cpu:
                 print(
-                    f"  {label:16} API: web {cpu['web_ms']}, worker main {cpu['worker_main_ms']}, "
+                    f"  {label:19} API: web {cpu['web_ms']}, worker main {cpu['worker_main_ms']}, "
                     f"pool {cpu['worker_pool_ms']}, client {cpu['client_ms']};  raw render {figures[raw]['cpu_mean_ms']}"
                 )
+        print("  (Chromium: the pool's and the raw process's own CPU only, not the browser's)")
+    memory = figures.get("chromium_worker_memory")
+    if memory:
+        print()
+        print("Chromium worker memory (pool processes + their driver and browser trees), MiB:")
+        print(
+            "  "
+            + "  ".join(
+                f"{entry['documents']} docs: RSS {entry['rss_bytes'] / 2**20:.0f} / private {entry['private_bytes'] / 2**20:.0f}"
+                for entry in memory
+            )
+        )
     checks = results.get("checks") or {}
     if checks:
         print()
         print(
-            f"Checks: invoice {checks.get('invoice_pages_api')} page(s) via API / {checks.get('invoice_pages_raw')} raw; "
-            f"report {checks.get('report_pages_api')} / {checks.get('report_pages_raw')} pages; "
-            f"failed requests {checks.get('failed_requests')}"
+            f"Checks: pages via API / raw: invoice {checks.get('invoice_pages_api')} / {checks.get('invoice_pages_raw')}, "
+            f"Chromium invoice {checks.get('invoice_chromium_pages_api')}, "
+            f"report {checks.get('report_pages_api')} / {checks.get('report_pages_raw')}, "
+            f"Chromium report {checks.get('report_chromium_pages_api')} / {checks.get('report_chromium_pages_raw')}; "
+            f"failed requests {checks.get('failed_requests')}; Chromium processes left: stack "
+            f"{len(checks.get('leftover_chromium_stack') or [])}, raw {len(checks.get('leftover_chromium_raw') or [])}"
         )
+        for line in [*(checks.get("leftover_chromium_stack") or []), *(checks.get("leftover_chromium_raw") or [])]:
+            print(f"  left: {line}")
+
+
+def compute_ratios(figures: dict[str, Any]) -> dict[str, Any]:
+    """The ratios the figures allow (all of them after a full run; those measured so far after an
+    interrupted one)."""
+    p50 = {key: value.get("p50_ms") for key, value in figures.items() if isinstance(value, dict)}
+    per_s = {key: value.get("throughput_per_s") for key, value in figures.items() if isinstance(value, dict)}
+    memory = figures.get("chromium_worker_memory") or []
+    ratios = {
+        "sync_p50_ratio": _ratio(p50.get("api_invoice_c1"), p50.get("raw_invoice")),
+        "hello_p50_ratio": _ratio(p50.get("api_hello_c1"), p50.get("raw_hello")),
+        "throughput_ratio": _ratio(per_s.get("api_invoice_concurrent"), per_s.get("raw_invoice_parallel")),
+        "long_report_ratio": _ratio(p50.get("api_report"), p50.get("raw_report")),
+        "chromium_report_vs_weasyprint": _ratio(p50.get("api_report_chromium"), p50.get("api_report")),
+        "chromium_report_ratio": _ratio(p50.get("api_report_chromium"), p50.get("raw_report_chromium")),
+        "chromium_invoice_vs_raw_weasyprint": _ratio(p50.get("api_invoice_chromium_c1"), p50.get("raw_invoice")),
+        "chromium_throughput_ratio": _ratio(
+            per_s.get("api_invoice_chromium_concurrent"), per_s.get("raw_invoice_chromium_parallel")
+        ),
+        "chromium_memory_growth": _ratio(memory[-1]["rss_bytes"], memory[0]["rss_bytes"]) if memory else None,
+    }
+    return {name: _ratio_entry(name, value) for name, value in ratios.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -555,7 +706,9 @@ def main(argv: list[str] | None = None) -> int:
             "long_iterations": args.long_iterations,
             "seconds": args.seconds,
             "blocks": args.blocks,
-            "report_rows": samples.REPORT_ROWS,
+            "report_rows": args.report_rows,
+            "memory_documents": args.memory_documents,
+            "memory_baseline": args.memory_baseline,
         },
         "figures": {},
         "checks": {},
@@ -565,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args, var_dir, results)
     except KeyboardInterrupt:
-        log("interrupted; stopping everything")
+        log("interrupted; stopping everything (what was measured so far is reported)")
         status = 130
     except Exception as exc:
         log(f"benchmark failed: {exc.__class__.__name__}: {exc}")
@@ -574,9 +727,21 @@ def main(argv: list[str] | None = None) -> int:
         servers = results.pop("_servers", None)
         if servers is not None:
             servers.close()
+            left = [pid for run_dir in servers.chromium_run_dirs for pid in processes.processes_mentioning(run_dir)]
+            results["checks"]["leftover_chromium_raw"] = [stack_module._describe(pid) for pid in left]
+            processes.kill_all(left)
         stack = results.pop("_stack", None)
         if stack is not None:
             stack.stop()
+            # Whatever the stack's Chromium engines started must be gone once it stopped.
+            leftovers = stack.leftover_processes()
+            results["checks"]["leftover_chromium_stack"] = leftovers
+            processes.kill_all([int(line.split()[0]) for line in leftovers])
+            results["ratios"] = compute_ratios(results["figures"])
+            if status != 1:
+                results["ratios"]["chromium_leftover_processes"] = _ratio_entry(
+                    "chromium_leftover_processes", len(leftovers)
+                )
             if status == 1 and not args.keep:  # a broken run: show why
                 print(stack.tail("web"), stack.tail("worker"), sep="\n")
         with contextlib.suppress(Exception):  # Django may not be set up yet
@@ -589,7 +754,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(var_dir, ignore_errors=True)
     results["machine"]["loadavg_end"] = [round(value, 2) for value in os.getloadavg()]
     results["duration_s"] = round(time.monotonic() - started, 1)
-    if status == 0:
+    if status in (0, 130) and results["figures"]:
+        results["complete"] = status == 0
         print_report(results)
         args.results_dir.mkdir(parents=True, exist_ok=True)
         path = args.results_dir / f"{timestamp}.json"

@@ -1,4 +1,4 @@
-"""The documents the benchmark renders: a 1-page invoice and a 45-page table report.
+"""The documents the benchmark renders: a minimal page, a 1-page invoice and a 45-page table report.
 
 The invoice is written the way customers send it: a Handlebars template plus `templateData`.
 The benchmark's main comparison sends the *compiled* HTML as `htmlContent` (no mustaches), so raw
@@ -223,3 +223,17 @@ def report_html(rows: int = REPORT_ROWS) -> str:
         + f"</tbody><tfoot><tr><td colspan='7'>Total</td><td class='n'>{total:,.2f}</td></tr></tfoot>"
         "</table></body></html>"
     )
+
+
+# The smallest useful document (issue 13, item 5): what the API costs around a render that
+# takes almost nothing, and the small document of the Chromium memory check.
+HELLO_HTML = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Hello</title></head><body>"
+    "<h1>Hello</h1><p>A minimal one-page document: one heading, one paragraph.</p></body></html>"
+)
+HELLO_OPTIONS: dict[str, Any] = {"format": "A4"}
+
+
+def on_engine(options: dict[str, Any], engine: str) -> dict[str, Any]:
+    """The request options of a document, sent to `engine` (`options.engine`)."""
+    return {**options, "engine": engine}

@@ -86,6 +86,10 @@ def bench_environment(
             "WORKER_CONCURRENCY": str(worker_concurrency),
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),
+            # Temporary files, and so the Chromium engine's run directories (its driver's and
+            # browser's command lines name them), go under var_dir: what mentions var_dir after
+            # the stack stopped is a leftover of this run (Stack.leftover_processes).
+            "TMPDIR": str(var_dir),
         }
     )
     if database_url:
@@ -131,6 +135,21 @@ def purge_redis_queues(url: str) -> None:
         name = key.decode()
         if name in ("render", "default") or name.startswith(("unacked", "_kombu")):
             client.delete(key)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _describe(pid: int) -> str:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        cmdline = "?"
+    return f"{pid} {cmdline[:160]}"
 
 
 @dataclass
@@ -287,6 +306,41 @@ class Stack:
             else:
                 used["worker_pool"] += own + reaped
         return used
+
+    def worker_memory(self) -> dict[str, int]:
+        """Memory of the Celery worker's pool processes and everything they started (the
+        Chromium engine's driver and browser trees): the sum of resident set sizes, and the part
+        of it that is not shared with other processes (rendering.processes.private_resident_bytes).
+        """
+        from rendering import processes as proc
+
+        main = self.processes["worker"].pid
+        pool = [pid for pid in proc.process_tree(main) if pid != main and _parent_of(pid) == main]
+        pids = [pid for child in pool for pid in proc.process_tree(child)]
+        rss = 0
+        for pid in pids:
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * proc.PAGE_SIZE
+        return {
+            "rss_bytes": rss,
+            "private_bytes": proc.private_resident_bytes(pids),
+            "pool_processes": len(pool),
+            "processes": len(pids),
+        }
+
+    def leftover_processes(self, grace: float = 5.0) -> list[str]:
+        """Live processes whose command line names var_dir (the stack's Chromium drivers and
+        browsers: see TMPDIR in bench_environment), after up to `grace` seconds for them to go.
+        Call after stop(); the caller kills what is returned."""
+        from rendering import processes as proc
+
+        deadline = time.monotonic() + grace
+        while True:
+            pids = proc.processes_mentioning(str(self.var_dir))
+            if not pids or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        return [_describe(pid) for pid in pids]
 
     def tail(self, name: str, chars: int = 3000) -> str:
         path = self.log_path(name)

@@ -5,6 +5,9 @@ by the first charge in it)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,8 +54,35 @@ def plan_of(*, workspace_id: str) -> Plan | None:
     return subscription.plan if subscription else None
 
 
+# Effective limits already read in the current limits_memo() block, by workspace id.
+_limits_memo: ContextVar[dict[str, EffectiveLimits] | None] = ContextVar("limits_memo", default=None)
+
+
+@contextlib.contextmanager
+def limits_memo() -> Iterator[None]:
+    """Within this block (one API request, one render task), `limits_for` reads each workspace's
+    limits once: a generate request needs them for its rate limit, its size check, its credit, its
+    time limit and its wait, two statements each time. A change of plan or limits is seen by the
+    next block, never halfway through one; nothing is cached across blocks."""
+    token = _limits_memo.set({})
+    try:
+        yield
+    finally:
+        _limits_memo.reset(token)
+
+
 def limits_for(*, workspace_id: str) -> EffectiveLimits:
     """Overrides (WorkspaceLimits) win over the plan, which wins over the server settings."""
+    memo = _limits_memo.get()
+    if memo is not None and workspace_id in memo:
+        return memo[workspace_id]
+    limits = _limits_read(workspace_id=workspace_id)
+    if memo is not None:
+        memo[workspace_id] = limits
+    return limits
+
+
+def _limits_read(*, workspace_id: str) -> EffectiveLimits:
     plan = plan_of(workspace_id=workspace_id)
     row = WorkspaceLimits.objects.filter(workspace_id=workspace_id).first()
 

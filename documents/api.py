@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Permission
-from billing.selectors import limits_for
+from billing.selectors import limits_for, limits_memo
 from documents import notify, selectors
 from documents.models import Generation, GenerationStatus, IdempotencyKey
 from documents.payloads import generation_data
@@ -153,6 +153,12 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 class GeneratePdfView(APIView):
     required_permission = Permission.PDF_GENERATE
     image = False
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # The rate limit, the size check, the credit and the wait all read the workspace's
+        # limits: once per request is enough.
+        with limits_memo():
+            return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         request=GenerateRequestSerializer,

@@ -589,20 +589,31 @@ def generation_wait(
     """
     render_timeout = jobs.time_limit_for(generation.engine, limits_for(workspace_id=generation.workspace_id))
     finished_states = (GenerationStatus.COMPLETED, GenerationStatus.FAILED)
+    # The look that finds the row finished loads it whole, with what the answer reads (the file's
+    # links, the workspace's usage): no second round trip once the worker is done.
+    found: list[Generation] = []
 
     def is_finished() -> bool:
-        return Generation.objects.filter(pk=generation.pk, status__in=finished_states).exists()
+        row = (
+            Generation.objects.select_related("file", "workspace")
+            .filter(pk=generation.pk, status__in=finished_states)
+            .first()
+        )
+        if row is not None:
+            found.append(row)
+        return row is not None
 
     seconds = timeout or render_timeout + jobs.QUEUE_GRACE_SECONDS
     finished = jobs.wait_until_finished(
         is_finished=is_finished, seconds=seconds, waiter=waiter, fallback_poll=notify.POLL_FALLBACK_SECONDS
     )
-    if not finished:
-        generation_fail(
-            generation_id=generation.pk,
-            code=ErrorCode.REQUEST_TIMEOUT,
-            message=f"PDF generation timed out after {render_timeout} seconds",
-        )
+    if finished:
+        return found[-1]
+    generation_fail(
+        generation_id=generation.pk,
+        code=ErrorCode.REQUEST_TIMEOUT,
+        message=f"PDF generation timed out after {render_timeout} seconds",
+    )
     generation.refresh_from_db()
     return generation
 

@@ -9,6 +9,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from django.conf import settings
 from django.db import connections
 
+from billing.selectors import limits_memo
 from documents.models import Generation
 from documents.services import generation_execute, generation_fail, generations_reap, idempotency_keys_purge
 from fileloom import lifecycle
@@ -81,7 +82,8 @@ def render_generation(self: Task, generation_id: str) -> str:
     request_id = Generation.objects.filter(pk=generation_id).values_list("request_id", flat=True).first()
     bind_request_id(request_id)
     try:
-        outcome = generation_execute(generation_id=generation_id)
+        with limits_memo():  # the render's limits, the stored file's retention, the credit: one read
+            outcome = generation_execute(generation_id=generation_id)
     except Exception:
         logger.exception("generation %s crashed", generation_id)
         generation_fail(

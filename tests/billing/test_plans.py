@@ -7,7 +7,7 @@ from django.conf import settings as django_settings
 
 from billing.catalogue import MB
 from billing.models import Plan, Subscription
-from billing.selectors import limits_for
+from billing.selectors import limits_for, limits_memo
 from billing.services import limits_set, plan_change, plan_ensure, template_limit_check
 from fileloom.errors import PlanLimitReached
 from tests.envelope import assert_error
@@ -64,6 +64,31 @@ def test_an_admin_edit_of_a_plan_applies_to_its_workspaces(acme):
     Plan.objects.filter(slug="starter").update(templates=7, render_timeout_seconds=40)
     limits = limits_for(workspace_id=acme.id)
     assert (limits.templates, limits.render_timeout_seconds) == (7, 40)
+
+
+def test_inside_a_limits_memo_each_workspace_is_read_once(acme, outsider, django_assert_num_queries):
+    other = outsider.workspace
+    with limits_memo():
+        with django_assert_num_queries(4):  # subscription + overrides, for each workspace
+            first = limits_for(workspace_id=acme.id)
+            limits_for(workspace_id=other.id)
+        with django_assert_num_queries(0):
+            again = limits_for(workspace_id=acme.id)
+            limits_for(workspace_id=other.id)
+    assert again is first
+
+
+def test_a_limits_change_is_seen_by_the_next_memo_block_and_outside_any(acme):
+    limits_set(workspace=acme, render_timeout_seconds=99)
+    with limits_memo():
+        assert limits_for(workspace_id=acme.id).render_timeout_seconds == 99
+        limits_set(workspace=acme, render_timeout_seconds=77)
+        assert limits_for(workspace_id=acme.id).render_timeout_seconds == 99  # this block's read
+    assert limits_for(workspace_id=acme.id).render_timeout_seconds == 77
+    with limits_memo():
+        assert limits_for(workspace_id=acme.id).render_timeout_seconds == 77
+        limits_set(workspace=acme, render_timeout_seconds=55)
+    assert limits_for(workspace_id=acme.id).render_timeout_seconds == 55
 
 
 def test_templates_stop_at_the_plan_limit(acme):

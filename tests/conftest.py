@@ -259,9 +259,12 @@ def start_beat(log_path: Path) -> subprocess.Popen:
     raise RuntimeError(f"celery beat did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_beat_process(celery_worker_process: Any) -> Any:
-    """The periodic tasks (generation reaper, due webhook deliveries) for tests that need them."""
+    """The periodic tasks (generation reaper, due webhook deliveries) for tests that need them.
+
+    Per module: left running, beat's dispatcher would race later tests that drive the same
+    services by hand (a delivery they claim, a generation they leave queued)."""
     process = start_beat(settings.VAR_DIR / "beat.log")
     yield process
     process.terminate()

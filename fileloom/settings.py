@@ -459,6 +459,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # "Authorize" in /v1/docs keeps the key across reloads (in the browser's localStorage).
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Every operation's error statuses, with the error envelope (fileloom/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "fileloom.openapi.add_error_responses"],
 }
 
 # --- Logging -------------------------------------------------------------------------------

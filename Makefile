@@ -5,7 +5,7 @@ PYTHON ?= python3
 NODE_REF := tests/hbs/node
 EDITOR := templates_app/editor
 
-.PHONY: run test bench lint deps system-deps system-deps-test venv node-deps editor-deps clean
+.PHONY: run test fuzz bench lint deps system-deps system-deps-test venv node-deps editor-deps clean
 
 run: system-deps venv editor-deps
 	$(PY) manage.py migrate --noinput -v0
@@ -15,6 +15,9 @@ run: system-deps venv editor-deps
 
 test: system-deps-test venv node-deps
 	$(PY) -m pytest
+
+fuzz: system-deps-test venv
+	$(PY) -m pytest tests/test_fuzz.py
 
 bench: system-deps venv
 	$(PY) bench/run.py

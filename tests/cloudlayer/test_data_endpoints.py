@@ -239,6 +239,13 @@ def test_storage_create_names_missing_fields_and_a_failed_connection_test(cl, mo
     assert cl.get("v2", "/storage").json() == []
 
 
+@pytest.mark.parametrize("region", ["0", "2024", "eu-west-"])
+def test_a_region_boto_would_refuse_is_422_naming_the_region(cl, region):
+    # Found by the fuzz test: botocore refused these when the connection test built its client (500).
+    body = {"title": "x", "region": region, "accessKeyId": "a", "secretAccessKey": "b", "bucket": "b"}
+    assert_cl_error(cl.post("v2", "/storage", json=body), 422, "INVALID_PARAMETER", "region")
+
+
 def test_storage_needs_the_storage_permission(cl, owner):
     generator = api_key_create(workspace=owner.workspace, name="ci", permissions=["pdf.generate"])
     assert_cl_error(cl.with_key(generator.raw_key).get("v2", "/storage"), 403, "FORBIDDEN")

@@ -17,7 +17,7 @@ test: system-deps-test venv node-deps
 	$(PY) -m pytest
 
 fuzz: system-deps-test venv
-	$(PY) -m pytest tests/test_fuzz.py
+	$(PY) -m pytest -p no:xdist tests/test_fuzz.py tests/test_fuzz_cloudlayer.py
 
 bench: system-deps venv
 	$(PY) bench/run.py

@@ -21,6 +21,7 @@ from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 
 from cloudlayer.payloads import STATUS
+from fileloom.api_toolkit import MAX_OFFSET
 
 VERSION = "v2"
 EXCLUDED_VIEWS = ("RouteNotFoundView", "PdfToDocxView")
@@ -306,7 +307,7 @@ STORAGE_REQUEST: dict[str, Any] = {
 }
 PAGE_PARAMETERS = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
 ]
 
 

@@ -121,6 +121,15 @@ def test_lists_are_newest_first_25_by_default_at_most_100_with_offset(cl, api, o
     assert len(cl.get("v1", "/assets", params={"limit": 2, "offset": 2}).json()) == 1
 
 
+def test_an_offset_past_what_the_database_can_count_is_422_on_both_apis(cl, api):
+    huge = str(10**20)
+    for path in ("/jobs", "/assets"):
+        assert_cl_error(cl.get("v2", path, params={"offset": huge}), 422, "INVALID_PARAMETER", field="offset")
+    response = api.get("/v1/files", params={"offset": huge})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "VALIDATION_ERROR", response.text
+    assert cl.get("v2", "/jobs", params={"offset": 2**31 - 1}).json() == []
+
+
 def test_another_workspaces_jobs_and_assets_are_not_found(cl, api, outsider):
     fileloom_pdf(api)
     [job] = cl.get("v2", "/jobs").json()

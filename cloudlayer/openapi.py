@@ -14,6 +14,7 @@ answer against this document.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -239,6 +240,22 @@ SOURCES: dict[str, tuple[list[str], dict[str, Any]]] = {
         },
     ),
 }
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# One synchronous (the bytes) and one asynchronous (a job) request per conversion.
+SOURCE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "html": {"html": _b64("<h1>Invoice 42</h1><p>Total: 10 EUR</p>")},
+    "url": {"url": "https://example.com/invoice/42"},
+    "template": {"template": _b64("<h1>Invoice {{number}}</h1>"), "data": {"number": 42}},
+}
+OUTPUT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "pdf": {"format": "a4", "margin": {"top": "10mm", "bottom": "10mm"}},
+    "image": {"imageType": "png"},
+}
 MEDIA_TYPES = {"pdf": ["application/pdf"], "image": ["image/png", "image/jpeg", "image/webp"]}
 
 
@@ -251,7 +268,12 @@ def conversion_request(job_type: str) -> dict[str, Any]:
     }
     if required:
         body["required"] = required
-    return {"required": True, "content": {"application/json": {"schema": body}}}
+    example = {**SOURCE_EXAMPLES[source], **OUTPUT_EXAMPLES[output]}
+    examples = {
+        "sync": {"summary": "The document in the response", "value": {**example, "async": False, "storage": False}},
+        "async": {"summary": "A job to poll (v2's default)", "value": {**example, "name": "invoice-42"}},
+    }
+    return {"required": True, "content": {"application/json": {"schema": body, "examples": examples}}}
 
 
 def conversion_responses(job_type: str) -> dict[str, Any]:

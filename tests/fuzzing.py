@@ -87,28 +87,52 @@ def fuzz(schema: Any, *, base_url: str, session: requests.Session, renders: str)
         operation = result.ok()
         operations += 1
         examples = EXAMPLES_PER_RENDER if re.search(renders, operation.path) else EXAMPLES_PER_OPERATION
-        strategy = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
-        )
-
-        # No shrinking: each step is a request (a render, sometimes); the report replays the first.
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            database=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=strategy)
-        def run(case: Any) -> None:
-            case.call_and_validate(base_url=base_url, session=session, checks=CHECKS)
-
-        try:
-            run()
-        except (AssertionError, BaseExceptionGroup) as exc:  # a Failure, or a FailureGroup of them
-            # A FailureGroup's message is Schemathesis' whole report (every check, the curl line).
-            report = exc.message if isinstance(exc, BaseExceptionGroup) else str(exc)
-            report += "".join(getattr(exc, "__notes__", []))
-            failures.append(f"{operation.method.upper()} {operation.path}:\n{report}")
+        # The schema's own examples first (valid requests: a render that gets through), then
+        # generated ones, valid and invalid.
+        documented = schema.get_strategies_from_examples(operation)
+        statuses, failure = {}, ""
+        if documented:
+            statuses, failure = _fuzz_operation(
+                operation, st.one_of(documented), len(documented), base_url=base_url, session=session
+            )
+        if not failure:
+            generated = st.one_of(
+                operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+            )
+            more, failure = _fuzz_operation(operation, generated, examples, base_url=base_url, session=session)
+            statuses = {code: statuses.get(code, 0) + more.get(code, 0) for code in {*statuses, *more}}
+        name = f"{operation.method.upper()} {operation.path}"
+        if failure:
+            failures.append(f"{name}:\n{failure}")
+        # What the run saw (pytest -rP shows it): e.g. whether any render got past validation.
+        print(f"{name}: {dict(sorted(statuses.items()))}")
     assert operations > 0, "the schema has no operations"
     return failures
+
+
+def _fuzz_operation(
+    operation: Any, strategy: Any, examples: int, *, base_url: str, session: requests.Session
+) -> tuple[dict[int, int], str]:
+    """One Hypothesis run over `operation`: the statuses it got, and the failure report ("" if none)."""
+    statuses: dict[int, int] = {}
+
+    # No shrinking: each step is a request (a render, sometimes); the report replays the first.
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        response = case.call_and_validate(base_url=base_url, session=session, checks=CHECKS)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    try:
+        run()
+    except (AssertionError, BaseExceptionGroup) as exc:  # a Failure, or a FailureGroup of them
+        # A FailureGroup's message is Schemathesis' whole report (every check, the curl line).
+        report = exc.message if isinstance(exc, BaseExceptionGroup) else str(exc)
+        return statuses, report + "".join(getattr(exc, "__notes__", []))
+    return statuses, ""

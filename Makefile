@@ -5,7 +5,7 @@ PYTHON ?= python3
 NODE_REF := tests/hbs/node
 EDITOR := templates_app/editor
 
-.PHONY: run test bench loadtest lint deps system-deps system-deps-test venv node-deps editor-deps clean
+.PHONY: run test fuzz bench loadtest lint deps system-deps system-deps-test venv node-deps editor-deps clean
 
 run: system-deps venv editor-deps
 	$(PY) manage.py migrate --noinput -v0
@@ -19,6 +19,9 @@ run: system-deps venv editor-deps
 TEST_PROCESSES ?= 2
 test: system-deps-test venv node-deps
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
+
+fuzz: system-deps-test venv
+	$(PY) -m pytest -p no:xdist tests/test_fuzz.py tests/test_fuzz_cloudlayer.py
 
 bench: system-deps venv
 	$(PY) bench/run.py

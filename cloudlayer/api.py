@@ -19,6 +19,7 @@ from accounts.models import Permission
 from cloudlayer import selectors, services
 from cloudlayer.access import CloudlayerRateThrottle
 from cloudlayer.errors import NotSupported, exception_handler
+from cloudlayer.openapi import CloudlayerSchema
 from cloudlayer.params import form_body, parse_conversion
 from cloudlayer.payloads import asset_data, job_data
 from fileloom.api_toolkit import AnyOf, JSONParser, page_params
@@ -43,7 +44,7 @@ class CloudlayerView(APIView):
     """A view of this surface: cloudlayer's error body, X-RateLimit-* on every response."""
 
     throttle_classes = [CloudlayerRateThrottle]
-    schema = None  # documented in docs/cloudlayer.md, not in Fileloom's OpenAPI
+    schema = CloudlayerSchema()  # /cloudlayer/v2/schema, apart from Fileloom's /v1/schema
 
     def get_exception_handler(self) -> Any:
         return exception_handler

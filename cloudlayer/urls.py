@@ -2,8 +2,10 @@
 endpoints on both versions (they differ in the async and storage defaults only)."""
 
 from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularAPIView
 
 from cloudlayer import api
+from cloudlayer.openapi import SCHEMA_SETTINGS
 
 
 class VersionConverter:
@@ -50,5 +52,6 @@ urlpatterns = [
     path("<version:version>/getStatus", api.StatusView.as_view(), name="cloudlayer-status"),
     path("v2/templates", api.TemplateListView.as_view(), name="cloudlayer-templates"),
     path("v2/template/<str:template_id>", api.TemplateDetailView.as_view(), name="cloudlayer-template"),
+    path("v2/schema", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="cloudlayer-schema"),
     re_path(r"^.*$", api.RouteNotFoundView.as_view(), name="cloudlayer-not-found"),
 ]

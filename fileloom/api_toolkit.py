@@ -70,6 +70,10 @@ def validated(
     raise ValidationFailed(details=details)
 
 
+# Far below where OFFSET overflows the database's 64-bit integer (an error, a 500); no list is that long.
+MAX_OFFSET = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Page:
     limit: int
@@ -91,10 +95,10 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
 
 
 def page_params(request: Request, *, default_limit: int = DEFAULT_PAGE_SIZE, max_limit: int = MAX_PAGE_SIZE) -> Page:
-    """`limit` (1..max_limit) and `offset` (≥ 0) from the query string."""
+    """`limit` (1..max_limit) and `offset` (0..MAX_OFFSET) from the query string."""
     return Page(
         limit=_int_param(request, "limit", default_limit, 1, max_limit),
-        offset=_int_param(request, "offset", 0, 0, None),
+        offset=_int_param(request, "offset", 0, 0, MAX_OFFSET),
     )
 
 

@@ -471,6 +471,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # "Authorize" in /v1/docs keeps the key across reloads (in the browser's localStorage).
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Every operation's error statuses, with the error envelope (fileloom/openapi.py).
+    # /v1/schema is Fileloom's API; the cloudlayer surface has its own (cloudlayer/openapi.py).
+    "PREPROCESSING_HOOKS": ["cloudlayer.openapi.fileloom_endpoints"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "fileloom.openapi.add_error_responses"],
 }
 
 # --- Logging -------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ _URL_FIELDS = {
 MIN_LINK_TTL_SECONDS = 60
 MAX_LINK_TTL_SECONDS = 7 * 24 * 3600
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-_REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# A DNS label, as botocore checks it (a region of digits only, or ending in '-', is refused there).
+_REGION = re.compile(r"^(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 # Fields whose change means a new connection test (the rest, like name, do not touch the bucket).
 _TESTED_FIELDS = ("bucket", "region", "endpoint_url", "force_path_style", "path_pattern", "credentials")
 
@@ -136,7 +137,7 @@ def _input_problems(data: ConnectionInput) -> list[str]:
     if not _BUCKET.match(data.bucket):
         found.append("bucket: letters, digits, '.', '-' and '_' only (at most 255)")
     if data.region and not _REGION.match(data.region):
-        found.append("region: lower-case letters, digits and '-' only, e.g. us-east-1")
+        found.append("region: lower-case letters, digits and '-' (not at the end), e.g. us-east-1")
     for name in _CREDENTIAL_FIELDS[StorageProvider(data.provider)]:
         if not data.credentials.get(name):
             found.append(f"{name}: is required")

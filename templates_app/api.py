@@ -166,6 +166,14 @@ _READ_WRITE = {
 _ANY = inline_serializer(
     "TemplateEnvelope", fields={"success": serializers.BooleanField(), "data": serializers.DictField()}
 )
+_ANY_LIST = inline_serializer(
+    "TemplateListEnvelope",
+    fields={
+        "success": serializers.BooleanField(),
+        "data": serializers.ListField(child=serializers.DictField()),
+        "pagination": serializers.DictField(),
+    },
+)
 
 
 # --- views -------------------------------------------------------------------------------
@@ -178,7 +186,7 @@ class TemplateListView(APIView):
         operation_id="templates_list",
         summary="List templates",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses={200: _ANY},
+        responses={200: _ANY_LIST},
     )
     def get(self, request: Request) -> Response:
         items, pagination = paginate(request, template_list(workspace=request.auth.workspace))
@@ -248,7 +256,7 @@ class TemplateVersionListView(APIView):
         operation_id="templates_versions_list",
         summary="List published versions, newest first",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses={200: _ANY},
+        responses={200: _ANY_LIST},
     )
     def get(self, request: Request, template_id: str) -> Response:
         template = _template(request, template_id)

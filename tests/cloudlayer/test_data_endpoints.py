@@ -121,6 +121,15 @@ def test_lists_are_newest_first_25_by_default_at_most_100_with_offset(cl, api, o
     assert len(cl.get("v1", "/assets", params={"limit": 2, "offset": 2}).json()) == 1
 
 
+def test_an_offset_past_what_the_database_can_count_is_422_on_both_apis(cl, api):
+    huge = str(10**20)
+    for path in ("/jobs", "/assets"):
+        assert_cl_error(cl.get("v2", path, params={"offset": huge}), 422, "INVALID_PARAMETER", field="offset")
+    response = api.get("/v1/files", params={"offset": huge})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "VALIDATION_ERROR", response.text
+    assert cl.get("v2", "/jobs", params={"offset": 2**31 - 1}).json() == []
+
+
 def test_another_workspaces_jobs_and_assets_are_not_found(cl, api, outsider):
     fileloom_pdf(api)
     [job] = cl.get("v2", "/jobs").json()
@@ -237,6 +246,13 @@ def test_storage_create_names_missing_fields_and_a_failed_connection_test(cl, mo
     }
     assert_cl_error(cl.post("v2", "/storage", json=body), 422, "INVALID_PARAMETER")
     assert cl.get("v2", "/storage").json() == []
+
+
+@pytest.mark.parametrize("region", ["0", "2024", "eu-west-"])
+def test_a_region_boto_would_refuse_is_422_naming_the_region(cl, region):
+    # Found by the fuzz test: botocore refused these when the connection test built its client (500).
+    body = {"title": "x", "region": region, "accessKeyId": "a", "secretAccessKey": "b", "bucket": "b"}
+    assert_cl_error(cl.post("v2", "/storage", json=body), 422, "INVALID_PARAMETER", "region")
 
 
 def test_storage_needs_the_storage_permission(cl, owner):

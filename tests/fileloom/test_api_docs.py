@@ -84,3 +84,20 @@ def test_swagger_ui_authorize_then_try_it_out_gets_a_200(browser_page, api, owne
         '"success": true' in operation.locator(".live-responses-table .response .response-col_description").inner_text()
     )
     assert f"X-API-Key: {owner.raw_key}" in operation.locator(".curl-command").inner_text()
+
+
+def test_every_operation_documents_its_errors_with_the_envelope(live_server):
+    document = schema(live_server.url)
+    assert document["components"]["schemas"]["Error"]["required"] == ["error"]
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            responses = operation["responses"]
+            if path not in PUBLIC_PATHS:
+                assert {"400", "401", "403", "429"} <= set(responses), (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    assert response["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/Error"
+                    }, (method, path, status)

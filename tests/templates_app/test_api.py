@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import schemathesis
 
 from accounts.services import api_key_create
 from templates_app.models import Template, TemplateVersion
@@ -238,3 +239,16 @@ def test_the_openapi_schema_describes_the_template_endpoints(live_server: Any) -
     preview = paths["/v1/templates/{template_id}/preview"]["post"]
     assert set(preview["responses"]["200"]["content"]) == {"application/pdf", "image/png"}
     assert "post" in paths["/v1/templates/{template_id}/versions/{number}/restore"]
+
+
+def test_the_list_answers_match_the_published_schema(api: Any, created: dict[str, Any]) -> None:
+    """The fuzz test found GET /v1/templates documented with an object `data` (it is a list)."""
+    schema = schemathesis.openapi.from_url(f"{api.base_url}/v1/schema?format=json")
+    assert api.post(f"/v1/templates/{created['id']}/publish").status_code == 201
+    for path, url in [
+        ("/v1/templates", "/v1/templates"),
+        ("/v1/templates/{template_id}/versions", f"/v1/templates/{created['id']}/versions"),
+    ]:
+        response = api.get(url)
+        assert response.status_code == 200 and response.json()["data"], response.text
+        schema[path]["GET"].validate_response(response)

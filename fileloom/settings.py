@@ -348,6 +348,10 @@ CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", None) or (os.cpu_count
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 200)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("WORKER_MAX_MEMORY_PER_CHILD_KB", 600_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A new pool process warms its engines (WeasyPrint, a Chromium browser) before it reports up;
+# Celery's default 4 s is less than a browser launch on a busy machine, and a child killed for
+# it is replaced by another that is killed the same way (found by bench/loadtest.py).
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_float("WORKER_PROC_ALIVE_TIMEOUT_SECONDS", 60)
 # A stopping worker (SIGTERM) lets a running render finish for this long, then re-queues it;
 # the worker is gone by the deadline whatever it was doing (fileloom/celery.py).
 WORKER_STOP_GRACE_SECONDS = env_float("WORKER_STOP_GRACE_SECONDS", 4)

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace, stack: stack_module.Stack) -> dict[str, Any]:
                         sync_latencies.append(latency)
                         accepted_sync.append(data.get("requestId", ""))
                 if status in ACCEPTABLE_REFUSALS:
-                    time.sleep(0.2)  # a refused client backs off a little, as Retry-After asks
+                    time.sleep(1)  # a refused client waits (Retry-After says at least 1 s)
         finally:
             client.close()
 
@@ -209,7 +209,8 @@ def run(args: argparse.Namespace, stack: stack_module.Stack) -> dict[str, Any]:
             "shell",
             "-c",
             "import json; from documents.models import Generation as G; from django.db.models import Count; "
-            "print(json.dumps({r['status']: r['n'] for r in G.objects.values('status').annotate(n=Count('id'))}))",
+            f"rows = G.objects.filter(workspace_id={stack.workspace_id!r}); "  # this run's, not an earlier one's
+            "print(json.dumps({r['status']: r['n'] for r in rows.values('status').annotate(n=Count('id'))}))",
         )
         audit = json.loads(out.strip().splitlines()[-1])
         if (not audit.get("queued") and not audit.get("processing")) or time.monotonic() > drained_by:

@@ -11,7 +11,7 @@ bursts of asynchronous jobs and poll them, so the render queue grows past the
 synchronous bound and back-pressure (503 QUEUE_FULL) has to act.
 
 It reports requests, answers by status and code (only 200/202 and 429/503 are acceptable),
-p50/p99 of the synchronous answers, the worker's RSS (pool processes and their children) at
+p50/p99 of the synchronous answers, the worker's RSS (pool processes and their children: Stack.worker_memory) at
 the start and the end, and after the load has drained: every accepted job finished (none lost),
 and no generation left queued or processing (none stuck). Exits 1 when any of that fails.
 """
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the project (rendering.processes)
 
 import measure
 import samples
@@ -104,24 +105,6 @@ def _label(status: int, data: dict[str, Any]) -> str:
     return f"{status} {code}".strip()
 
 
-def _rss_kib(group_leader: int) -> int:
-    """RSS of every process in the worker's process group (main, pool, Chromium children)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            if int(fields[2]) != group_leader:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
 def run(args: argparse.Namespace, stack: stack_module.Stack) -> dict[str, Any]:
     body_sync = json.dumps(
         {"htmlContent": samples.INVOICE_TEMPLATE, "templateData": samples.invoice_data(), "filename": "invoice.pdf"}
@@ -186,8 +169,7 @@ def run(args: argparse.Namespace, stack: stack_module.Stack) -> dict[str, Any]:
         if status != 200:
             raise stack_module.StackError(f"warm-up request failed: {status} {data}")
     warm.close()
-    worker_group = stack.processes["worker"].pid
-    rss_start = _rss_kib(worker_group)
+    rss_start = stack.worker_memory()["rss_bytes"]
     async_clients = round(args.concurrency * args.async_share)
     threads = [threading.Thread(target=async_client, daemon=True) for _ in range(async_clients)]
     threads += [threading.Thread(target=sync_client, daemon=True) for _ in range(args.concurrency - async_clients)]
@@ -199,7 +181,7 @@ def run(args: argparse.Namespace, stack: stack_module.Stack) -> dict[str, Any]:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
-    rss_end = _rss_kib(worker_group)
+    rss_end = stack.worker_memory()["rss_bytes"]
 
     # The audit: nothing queued or processing once the load is gone, every answer accounted for.
     drained_by = time.monotonic() + 600
@@ -242,8 +224,8 @@ def run(args: argparse.Namespace, stack: stack_module.Stack) -> dict[str, Any]:
         "async_not_completed": unfinished_async,
         "generations_by_status": audit,
         "stuck": stuck,
-        "worker_rss_mib_start": round(rss_start / 1024, 1),
-        "worker_rss_mib_end": round(rss_end / 1024, 1),
+        "worker_rss_mib_start": round(rss_start / 2**20, 1),
+        "worker_rss_mib_end": round(rss_end / 2**20, 1),
         "loadavg_end": [round(value, 2) for value in os.getloadavg()],
     }
 
@@ -280,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args, stack)
         print(json.dumps(result, indent=2))
         failed = []
-        if not result["accepted_sync"] or not result["accepted_async"]:
+        if not result["accepted_sync"] and not result["accepted_async"]:
             failed.append("no request was accepted: the load did not run")
         if result["unacceptable_answers"]:
             failed.append(f"answers other than 200/202/429/503: {result['unacceptable_answers']}")
@@ -298,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         status = 130
     finally:
         stack.stop()
-        leftovers = [p.pid for p in stack.processes.values() if p.poll() is None]
+        leftovers = [p.pid for p in stack.processes.values() if p.poll() is None] + stack.leftover_processes()
         if leftovers:
             log(f"processes left behind: {leftovers}")
             status = 1

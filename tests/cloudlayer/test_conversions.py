@@ -240,9 +240,28 @@ def test_a_webhook_reports_a_failed_job_too(cl, owner, receiver):
 
     limits_set(workspace=owner.workspace, render_timeout_seconds=1)
     rows = "".join(f"<tr><td>{i}</td><td>{'cell ' * 20}</td></tr>" for i in range(6000))
-    cl.post("v2", "/html/pdf", json={"html": b64(f"<table>{rows}</table>"), "webhook": receiver.url})
-    [delivery] = receiver.wait_for(1)
+    response = cl.post("v2", "/html/pdf", json={"html": b64(f"<table>{rows}</table>"), "webhook": receiver.url})
+    assert response.status_code == 202, response.text
+    job = cl.wait_for_job("v2", response.json()["id"])
+    assert job["status"] == "error", job
+    deliveries = receiver.wait_for(1)
+    assert deliveries, _webhook_trace(owner.workspace)
+    [delivery] = deliveries
+    assert delivery.json["id"] == job["id"]
     assert delivery.json["status"] == "error" and "timed out" in delivery.json["error"]
+
+
+def _webhook_trace(workspace: object) -> str:
+    """What became of a workspace's webhook deliveries: the message of a test that got none."""
+    from webhooks.models import WebhookDelivery
+
+    lines = [
+        f"{d.id} {d.event.event_type} {d.status} attempts={d.attempt_count} next={d.next_attempt_at} "
+        f"last={d.last_status_code} {d.last_error!r} "
+        + "; ".join(f"#{a.number} {a.status_code} {a.error!r} {a.duration_ms} ms" for a in d.attempts.all())
+        for d in WebhookDelivery.objects.filter(event__workspace=workspace).select_related("event")
+    ]
+    return "no delivery arrived; deliveries: " + (" | ".join(lines) or "none")
 
 
 # --- Merge ------------------------------------------------------------------------------------

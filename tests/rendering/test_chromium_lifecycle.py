@@ -56,6 +56,27 @@ def test_every_job_gets_a_fresh_context(chromium, site):
     assert site.paths().count("/cached.css") == 2  # nor cached
 
 
+def test_after_a_job_the_browser_pauses_before_its_cleanup_unless_the_next_job_comes(chromium, monkeypatch):
+    """The finished job's context is closed and the next one prepared after a pause, so that the
+    browser does not compete with the result being stored and answered; a job that arrives
+    meanwhile ends the pause instead of waiting for it."""
+    render_text(chromium, "<p>warm</p>")
+    host = chromium._browser_host()
+    assert wait_until(lambda: host.spare is not None, timeout=10)
+    monkeypatch.setattr(chromium_engine, "AFTER_JOB_PAUSE_SECONDS", 2.0)
+    done = host.documents
+    render_text(chromium, "<p>one</p>")  # takes the prepared context
+    assert host.spare is None and host.documents == done, "the cleanup did not pause"
+    assert wait_until(lambda: host.spare is not None, timeout=15)
+    assert host.documents == done + 1
+
+    monkeypatch.setattr(chromium_engine, "AFTER_JOB_PAUSE_SECONDS", 60.0)
+    render_text(chromium, "<p>two</p>")
+    started = time.monotonic()
+    assert "three" in render_text(chromium, "<p>three</p>")
+    assert time.monotonic() - started < 30, "the next job waited for the pause"
+
+
 def test_the_browser_restarts_after_its_document_allowance(chromium, settings):
     settings.CHROMIUM_MAX_DOCUMENTS_PER_BROWSER = 2
     chromium.shutdown()

@@ -80,6 +80,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--broker", help="CELERY_BROKER_URL (127.0.0.1 only); default: the embedded filesystem broker")
     parser.add_argument("--database", help="DATABASE_URL (127.0.0.1 only); default: SQLite in a temporary directory")
     parser.add_argument("--iterations", type=int, default=40, help="invoice renders/requests at concurrency 1")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.6,
+        help="pause in seconds after each concurrency-1 sample (raw and API alike): each starts on an idle "
+        "machine, with the engines' background work of the previous one (Chromium prepares the next "
+        "browser context after each render) done",
+    )
     parser.add_argument("--seconds", type=float, default=15, help="duration of each throughput side (raw, API)")
     parser.add_argument("--blocks", type=int, default=3, help="alternating raw/API blocks the throughput is split into")
     parser.add_argument("--long-iterations", type=int, default=2, help="45-page report renders/requests per engine")
@@ -381,7 +389,10 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     figures["stack_idle_cpu_percent"] = {role: round((after[role] - before[role]) / idle_s * 100, 1) for role in after}
 
     # Raw and API measurements alternate (ABBA), so a machine whose load changes over the run
-    # affects both sides alike.
+    # affects both sides alike. Concurrency 1 is the latency of one request on an idle server:
+    # each sample waits --settle seconds first, or the background work of the sample before it
+    # (Chromium closes its context and prepares the next) would fall on it. Without the pause the
+    # ABBA order puts two API Chromium requests back to back at every turn, and never two raw ones.
     c1_names = ("hello", "invoice", "invoice_chromium")
     log(
         f"concurrency 1: {args.iterations} raw renders and {args.iterations} API requests each of "
@@ -396,6 +407,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     try:
         for index in range(args.iterations):
             for side, name in steps if index % 2 == 0 else reversed(steps):
+                time.sleep(args.settle)
                 if side == "raw":
                     raw_c1[name].extend(servers.render(name))
                     continue
@@ -507,6 +519,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     try:
         for index in range(args.long_iterations):
             for side, name in steps if index % 2 == 0 else reversed(steps):
+                time.sleep(args.settle)
                 if side == "raw":
                     raw_reports[name].extend(servers.render(name))
                     report_pages_raw[name] = servers.last_pages

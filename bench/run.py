@@ -84,7 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--settle",
         type=float,
         default=0.6,
-        help="pause in seconds after each concurrency-1 sample (raw and API alike): each starts on an idle "
+        help="pause in seconds before each concurrency-1 sample (raw and API alike): each starts on an idle "
         "machine, with the engines' background work of the previous one (Chromium prepares the next "
         "browser context after each render) done",
     )

@@ -551,7 +551,7 @@ class _BrowserHost:
         self.background: set[asyncio.Future[Any]] = set()
         self.cleanup: asyncio.Future[Any] | None = None  # the last job's _after_job
         self.job_lock: asyncio.Lock | None = None
-        self.job_arrived: asyncio.Event | None = None  # ends the pause of the last job's cleanup
+        self.job_arrived = asyncio.Event()  # ends the pause of the last job's cleanup
         self.stopped = False
 
     # Called from other threads --------------------------------------------------------------
@@ -633,7 +633,6 @@ class _BrowserHost:
 
     async def _start_driver(self) -> None:
         self.job_lock = asyncio.Lock()
-        self.job_arrived = asyncio.Event()
         node, _ = compute_driver_executable()  # the bundled Node.js (private API: no public one)
         launcher = processes.write_launcher(self.run_dir / "node", node, env={"TMPDIR": str(self.run_dir)})
         # The driver is forked from this (the engine) thread: PR_SET_PDEATHSIG fires when it ends.
@@ -869,7 +868,7 @@ class _BrowserHost:
         media: str | None,
         left_out: list[tuple[str, str]],
     ) -> bytes:
-        assert self.job_lock is not None and self.job_arrived is not None
+        assert self.job_lock is not None
         job = await self._prepare(source, budget)
         job.left_out = left_out
         if self.cleanup is not None:
@@ -923,7 +922,6 @@ class _BrowserHost:
     async def _after_job(self, session: _Session) -> None:
         """Close the job's context; restart the browser if it is due; prepare the next context.
         All of it after AFTER_JOB_PAUSE_SECONDS, or as soon as the next job arrives."""
-        assert self.job_arrived is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.job_arrived.wait(), AFTER_JOB_PAUSE_SECONDS)
         self._retire_later(session)

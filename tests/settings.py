@@ -59,3 +59,7 @@ from fileloom.settings import STORAGES  # noqa: E402
 
 # The test run serves static files from the apps (no collectstatic, no compressed copies).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+# Test users are made by the hundred (every API test's cast has one); Django's default PBKDF2
+# costs ~0.5 s of CPU per password here. Password checks still run, with a cheap hash.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,7 +6,8 @@ that thread and wait for its bytes.
 
 Lifecycle. One browser per process, started by `warm_up()` (worker_process_init) or the first
 render. Every job gets a fresh browser context (no cookies, storage or cache shared between
-jobs); the next job's context is prepared while the worker is idle. The browser is restarted
+jobs); the next job's context is prepared while the worker is idle, its page warmed up with a
+small document of ours, which the next HTML job replaces in place (no navigation). The browser is restarted
 after CHROMIUM_MAX_DOCUMENTS_PER_BROWSER documents, when the resident memory of its process tree
 (without shared pages) exceeds CHROMIUM_MAX_MEMORY_MB, and when it crashes. A job runs under
 Playwright's own timeouts, below the Celery task's soft time limit; a page that does not close
@@ -78,6 +79,18 @@ CLOSE_SECONDS = 5.0  # a context or browser that takes longer to close is killed
 # answered (it made a request on Chromium ~70-100 ms slower at concurrency 1); the next job ends
 # the wait at once.
 AFTER_JOB_PAUSE_SECONDS = 0.15
+# The prepared context's page loads this from DOCUMENT_URL and prints it once, while no job waits:
+# a new page is a new renderer process, whose first document and first print cost ~100 ms more
+# than later ones (fonts, layout and PDF code warming up). Nothing of a job's is in it, and the
+# context is still used by one job only.
+WARM_DOCUMENT = (
+    b"<!DOCTYPE html><html><head><meta charset='utf-8'><style>table{border-collapse:collapse}"
+    b"td{border:1px solid #999;padding:2px}</style></head><body><h1>Warm</h1>"
+    b"<p>Fonts <b>bold</b> <i>italic</i> 0123456789</p><table><tr><td>1</td><td>2</td></tr></table>"
+    b"</body></html>"
+)
+WARM_SECONDS = 10.0
+WARM_SETUP = PageSetup.from_dict({})
 SOFT_LIMIT_MARGIN_SECONDS = 2.0  # Playwright gives up this long before Celery's soft time limit
 MIN_BUDGET_SECONDS = 1.0
 QUIET_SECONDS = 0.5  # networkidle: the network stays (almost) idle this long
@@ -337,7 +350,13 @@ async def _load(page: Page, job: _Job, *, media: str | None) -> None:
     state, quiet_at_most = WAIT_UNTIL_STATES[load.wait_until]
     tracker = _NetworkTracker(page) if quiet_at_most is not None else None
     job.step = "loading the page"
-    await page.goto(job.document_url, wait_until="commit", timeout=job.remaining_ms())
+    if job.document_url == DOCUMENT_URL and page.url == DOCUMENT_URL:
+        # A prepared page is there already, showing the warm-up document: the job's HTML replaces
+        # it in place (document.open and write), which saves the navigation (~50-80 ms).
+        job.served = True  # navigations the document starts itself are refused, not served it again
+        await page.set_content(job.document.decode(), wait_until="commit", timeout=job.remaining_ms())
+    else:
+        await page.goto(job.document_url, wait_until="commit", timeout=job.remaining_ms())
     await _until_ready(page, job, state)
     if tracker is not None and quiet_at_most is not None:
         job.step = "waiting for the network to settle"
@@ -552,6 +571,7 @@ class _BrowserHost:
         self.cleanup: asyncio.Future[Any] | None = None  # the last job's _after_job
         self.job_lock: asyncio.Lock | None = None
         self.job_arrived = asyncio.Event()  # ends the pause of the last job's cleanup
+        self.jobs_waiting = 0  # jobs that have not got their context yet: the spare skips its warm-up
         self.stopped = False
 
     # Called from other threads --------------------------------------------------------------
@@ -743,6 +763,40 @@ class _BrowserHost:
             raise
         return session
 
+    async def _new_spare(self) -> _Session:
+        """A context for the next job, its page warmed up unless a job is already waiting."""
+        session = await self._new_session()
+        try:
+            await self._warm(session)
+        except BaseException:
+            self._retire_later(session)
+            raise
+        return session
+
+    async def _warm(self, session: _Session) -> None:
+        page = session.page
+        assert page is not None
+        if self.jobs_waiting:
+            return
+        deadline = asyncio.get_running_loop().time() + WARM_SECONDS
+        warm = _Job(
+            document_url=DOCUMENT_URL,
+            document=WARM_DOCUMENT,
+            document_status=200,
+            document_headers={"Content-Type": "text/html; charset=utf-8"},
+            load=PageLoad(),
+            budget=WARM_SECONDS,
+            deadline=deadline,
+        )
+        session.job = warm
+        try:
+            await page.goto(DOCUMENT_URL, wait_until="load", timeout=warm.remaining_ms())
+            if not self.jobs_waiting:
+                await _within(page.pdf(**pdf_options(WARM_SETUP)), warm)
+        finally:
+            warm.finish()
+            session.job = None
+
     def _on_page(self, session: _Session, page: Page) -> None:
         if session.page is not None and page is not session.page:
             logger.warning("renderer closed a popup")
@@ -871,19 +925,25 @@ class _BrowserHost:
         assert self.job_lock is not None
         job = await self._prepare(source, budget)
         job.left_out = left_out
-        if self.cleanup is not None:
-            # The previous job's restart decision and the next context come first (the worker is
-            # usually idle meanwhile, so this rarely waits). Shielded: our cancellation is not its.
-            self.job_arrived.set()
-            await asyncio.shield(self.cleanup)
-        self.job_arrived.clear()
+        self.jobs_waiting += 1
+        waiting = True
         try:
+            if self.cleanup is not None:
+                # The previous job's restart decision and the next context come first (the worker
+                # is usually idle meanwhile, so this rarely waits). Shielded: our cancellation is
+                # not its.
+                self.job_arrived.set()
+                await asyncio.shield(self.cleanup)
+            self.job_arrived.clear()
             async with self.job_lock:
                 for attempt in (1, 2):
                     await self._ensure_browser()
                     session: _Session | None = None
                     try:
                         session = await self._take_session(job.load)
+                        if waiting:
+                            self.jobs_waiting -= 1
+                            waiting = False
                         session.job = job
                         return await self._capture(session, job, capture, media=media)
                     except (_BrowserGone, PlaywrightError) as exc:
@@ -900,6 +960,8 @@ class _BrowserHost:
                         if session is not None:
                             self.cleanup = self._spawn(self._after_job(session))
         finally:
+            if waiting:
+                self.jobs_waiting -= 1
             job.finish()  # requests the page still makes are refused, fetches still running dropped
         raise AssertionError("unreachable")
 
@@ -939,7 +1001,7 @@ class _BrowserHost:
             try:
                 await self._ensure_browser()
                 if self.spare is None:
-                    self.spare = asyncio.ensure_future(self._new_session())
+                    self.spare = asyncio.ensure_future(self._new_spare())
             except Exception:
                 logger.exception("could not prepare chromium for the next job")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from playwright.async_api import Page
 
 from documents import tasks as document_tasks
 from rendering import processes
@@ -75,6 +76,60 @@ def test_after_a_job_the_browser_pauses_before_its_cleanup_unless_the_next_job_c
     started = time.monotonic()
     assert "three" in render_text(chromium, "<p>three</p>")
     assert time.monotonic() - started < 30, "the next job waited for the pause"
+
+
+SEES = (
+    "<p id=seen></p><script>seen.textContent = "
+    "`HEADINGS[${document.querySelectorAll('h1').length}] HISTORY[${history.length}] URL[${document.URL}]`"
+    "</script><p>the job</p>"
+)
+
+
+def _counting_navigations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Page, str]]:
+    navigations: list[tuple[Page, str]] = []
+    goto = Page.goto
+
+    async def counting_goto(page: Page, url: str, **kwargs: object) -> object:
+        navigations.append((page, url))
+        return await goto(page, url, **kwargs)
+
+    monkeypatch.setattr(Page, "goto", counting_goto)
+    return navigations
+
+
+def _prepared(chromium) -> chromium_engine._Session:
+    host = chromium._browser_host()
+    assert wait_until(lambda: host.spare is not None and host.spare.done(), timeout=15)
+    return host.spare.result()
+
+
+def test_the_prepared_page_is_warmed_and_the_next_html_replaces_its_document_in_place(chromium, monkeypatch):
+    """While the worker is idle the next job's context loads our small document and prints it
+    once (a new page is a new renderer process, slow at its first document); the job's HTML then
+    replaces that document without a navigation, and sees nothing of it. When a job is waiting
+    for its context, there is no warm-up, and the job's page is navigated to: the document sees
+    the same either way."""
+    host = chromium._browser_host()
+    render_text(chromium, "<p>first</p>")
+    prepared = _prepared(chromium)
+    assert prepared.page.url == chromium_engine.DOCUMENT_URL
+    assert "Warm" in host.call(prepared.page.inner_text("body"), timeout=10)
+    navigations = _counting_navigations(monkeypatch)
+    in_place = render_text(chromium, SEES)
+    assert [url for page, url in navigations if page is prepared.page] == []
+    assert f"HEADINGS[0] HISTORY[2] URL[{chromium_engine.DOCUMENT_URL}]" in in_place
+    assert "Warm" not in in_place and "the job" in in_place
+
+    host.jobs_waiting += 1  # as if a job were waiting when the next context is prepared
+    try:
+        render_text(chromium, "<p>second</p>")
+        prepared = _prepared(chromium)
+    finally:
+        host.jobs_waiting -= 1
+    assert prepared.page.url == "about:blank"
+    navigated = render_text(chromium, SEES)
+    assert [url for page, url in navigations if page is prepared.page] == [chromium_engine.DOCUMENT_URL]
+    assert navigated == in_place
 
 
 def test_the_browser_restarts_after_its_document_allowance(chromium, settings):

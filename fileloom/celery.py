@@ -17,7 +17,7 @@ from celery.signals import (
 from django.conf import settings
 from kombu.common import ignore_errors
 
-from fileloom import lifecycle
+from fileloom import fsbroker, lifecycle
 from fileloom.fsbroker import register as register_embedded_broker
 
 register_embedded_broker()
@@ -61,6 +61,7 @@ def _remember_worker(sender: Any, **_: object) -> None:
 @worker_shutting_down.connect
 def _stop_within_deadline(**_: object) -> None:
     lifecycle.exit_by(settings.WORKER_STOP_DEADLINE_SECONDS, reason="celery worker")
+    fsbroker.stop_waiting()  # the embedded broker's consumer leaves its wait for messages at once
     if not _worker:
         return
     consumer = getattr(_worker[0], "consumer", None)

@@ -10,14 +10,25 @@ file with an atomic rename into the processed folder.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from time import monotonic
+from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
 ALIAS = "fileloomfs"
+# A worker's consumer loop waits up to 2 s for a message (celery.worker.loops.synloop) before it
+# looks at its stop flag; waits here are cut into slices that end at once when this is set.
+_stopping = threading.Event()
+WAIT_SLICE_SECONDS = 0.1
+
+
+def stop_waiting() -> None:
+    """The worker is stopping (worker_shutting_down): end the wait for messages now."""
+    _stopping.set()
 
 
 class Channel(filesystem.Channel):
@@ -51,6 +62,19 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    def drain_events(self, connection: Any, timeout: float | None = None) -> Any:  # type: ignore[override]
+        ends = None if timeout is None else monotonic() + timeout
+        while True:
+            if _stopping.is_set():
+                raise TimeoutError()
+            left = WAIT_SLICE_SECONDS if ends is None else min(WAIT_SLICE_SECONDS, ends - monotonic())
+            if left <= 0:
+                raise TimeoutError()
+            try:
+                return super().drain_events(connection, timeout=left)
+            except TimeoutError:
+                continue
 
 
 def register() -> None:

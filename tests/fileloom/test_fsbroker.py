@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,11 @@ def connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_a_wait_for_messages_ends_as_soon_as_the_worker_stops(connection: Any) -> None:
-    queue = Queue("render", Exchange("render"), "render")
+    name = f"test-{uuid.uuid4().hex}"  # kombu keeps bindings per transport class, for the whole process
+    queue = Queue(name, Exchange(name), name)
     received: list[Any] = []
     with Consumer(connection, [queue], callbacks=[lambda body, message: received.append(body) or message.ack()]):
-        Producer(connection).publish({"n": 1}, exchange=queue.exchange, routing_key="render", declare=[queue])
+        Producer(connection).publish({"n": 1}, exchange=queue.exchange, routing_key=name, declare=[queue])
         connection.drain_events(timeout=2)  # a message still arrives as before
         assert received == [{"n": 1}]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from pathlib import Path
 from time import monotonic
 from typing import Any
 
@@ -24,6 +25,21 @@ ALIAS = "fileloomfs"
 # looks at its stop flag; waits here are cut into slices that end at once when this is set.
 _stopping = threading.Event()
 WAIT_SLICE_SECONDS = 0.1
+
+
+def transport_options(folder: Path) -> dict[str, Any]:
+    """The transport's options for a broker kept in `folder` (its sub-folders are made here)."""
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+        # The filesystem transport polls; a short interval keeps the synchronous API fast.
+        "polling_interval": 0.002,
+    }
 
 
 def stop_waiting() -> None:

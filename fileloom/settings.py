@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from fileloom import fsbroker
 from rendering.engines import ENGINE_NAMES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -319,17 +320,7 @@ CHROMIUM_MAX_MEMORY_MB = env_int("CHROMIUM_MAX_MEMORY_MB", 1024) or 1024
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "fileloomfs://localhost//")
 if CELERY_BROKER_URL.startswith(("fileloomfs", "filesystem")):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # The filesystem transport polls; a short interval keeps the synchronous API fast.
-        "polling_interval": 0.002,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = fsbroker.transport_options(BROKER_DIR)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:

@@ -18,16 +18,7 @@ from fileloom import fsbroker
 def connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(fsbroker, "_stopping", threading.Event())  # this process's own flag stays clear
     fsbroker.register()
-    for sub in ("queue", "processed", "control"):
-        (tmp_path / sub).mkdir()
-    options = {
-        "data_folder_in": str(tmp_path / "queue"),
-        "data_folder_out": str(tmp_path / "queue"),
-        "processed_folder": str(tmp_path / "processed"),
-        "control_folder": str(tmp_path / "control"),
-        "store_processed": False,
-        "polling_interval": 0.002,
-    }
+    options = fsbroker.transport_options(tmp_path)
     with Connection("fileloomfs://", transport_options=options) as conn:
         yield conn
 

@@ -79,6 +79,11 @@ CLOSE_SECONDS = 5.0  # a context or browser that takes longer to close is killed
 # answered (it made a request on Chromium ~70-100 ms slower at concurrency 1); the next job ends
 # the wait at once.
 AFTER_JOB_PAUSE_SECONDS = 0.15
+# A job that arrives within this long of the previous one's end means jobs are coming back to back
+# (a queue is waiting): the cleanup after it starts at once, overlapping the worker's own work
+# between two jobs (storing, answering, taking the next), which raised throughput at concurrency 8
+# from 0.76-0.83 to 0.92 of raw Chromium's here.
+BACK_TO_BACK_SECONDS = 0.15
 # The prepared context's page loads this from DOCUMENT_URL and prints it once, while no job waits:
 # a new page is a new renderer process, whose first document and first print cost ~100 ms more
 # than later ones (fonts, layout and PDF code warming up). Nothing of a job's is in it, and the
@@ -572,6 +577,10 @@ class _BrowserHost:
         self.job_lock: asyncio.Lock | None = None
         self.job_arrived = asyncio.Event()  # ends the pause of the last job's cleanup
         self.jobs_waiting = 0  # jobs that have not got their context yet: the spare skips its warm-up
+        # Loop time the last job's capture ended, and whether the job after it came within
+        # BACK_TO_BACK_SECONDS: the cleanup after a job that came back to back skips the pause.
+        self.last_job_ended: float | None = None
+        self.back_to_back = False
         self.stopped = False
 
     # Called from other threads --------------------------------------------------------------
@@ -925,6 +934,8 @@ class _BrowserHost:
         assert self.job_lock is not None
         job = await self._prepare(source, budget)
         job.left_out = left_out
+        now = asyncio.get_running_loop().time()
+        self.back_to_back = self.last_job_ended is not None and now - self.last_job_ended < BACK_TO_BACK_SECONDS
         self.jobs_waiting += 1
         waiting = True
         try:
@@ -958,6 +969,7 @@ class _BrowserHost:
                         self.restart_reason = "it stopped answering"
                     finally:
                         if session is not None:
+                            self.last_job_ended = asyncio.get_running_loop().time()
                             self.cleanup = self._spawn(self._after_job(session))
         finally:
             if waiting:
@@ -983,9 +995,11 @@ class _BrowserHost:
 
     async def _after_job(self, session: _Session) -> None:
         """Close the job's context; restart the browser if it is due; prepare the next context.
-        All of it after AFTER_JOB_PAUSE_SECONDS, or as soon as the next job arrives."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.job_arrived.wait(), AFTER_JOB_PAUSE_SECONDS)
+        All of it after AFTER_JOB_PAUSE_SECONDS, or as soon as the next job arrives; at once when
+        this job came back to back with the one before."""
+        if not self.back_to_back:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.job_arrived.wait(), AFTER_JOB_PAUSE_SECONDS)
         self._retire_later(session)
         assert self.job_lock is not None
         async with self.job_lock:

@@ -78,6 +78,32 @@ def test_after_a_job_the_browser_pauses_before_its_cleanup_unless_the_next_job_c
     assert time.monotonic() - started < 30, "the next job waited for the pause"
 
 
+def test_when_jobs_come_back_to_back_the_cleanup_after_each_starts_at_once(chromium, monkeypatch):
+    """Under a queue the next job comes right after the last: the pause that spares an idle
+    worker's answer would only leave the browser idle between jobs, so the cleanup (close the
+    context, prepare the next) starts at once. A job that came after a quiet spell still pauses."""
+    render_text(chromium, "<p>warm</p>")
+    host = chromium._browser_host()
+    monkeypatch.setattr(chromium_engine, "AFTER_JOB_PAUSE_SECONDS", 60.0)
+    monkeypatch.setattr(chromium_engine, "BACK_TO_BACK_SECONDS", 0.0)
+    render_text(chromium, "<p>one</p>")  # not back to back: its cleanup pauses until the next job
+    assert not host.back_to_back
+    done = host.documents
+    monkeypatch.setattr(chromium_engine, "BACK_TO_BACK_SECONDS", 60.0)
+    assert "two" in render_text(chromium, "<p>two</p>")  # within 60 s of one: back to back
+    assert host.back_to_back
+    assert wait_until(lambda: host.documents == done + 2 and host.spare is not None, timeout=20), (
+        "the cleanup after a back-to-back job waited for the pause"
+    )
+
+    monkeypatch.setattr(chromium_engine, "BACK_TO_BACK_SECONDS", 0.0)
+    render_text(chromium, "<p>three</p>")  # not back to back: its cleanup pauses
+    assert not host.back_to_back
+    time.sleep(1.0)
+    assert host.documents == done + 2 and host.spare is None, "the cleanup did not pause"
+    render_text(chromium, "<p>four</p>")  # ends the pause
+
+
 SEES = (
     "<p id=seen></p><script>seen.textContent = "
     "`HEADINGS[${document.querySelectorAll('h1').length}] HISTORY[${history.length}] URL[${document.URL}]`"

@@ -83,11 +83,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--settle",
         type=float,
-        default=0.6,
-        help="pause in seconds before each concurrency-1 sample (raw and API alike): each starts on an idle "
-        "machine, with the engines' background work of the previous one (Chromium prepares the next "
-        "browser context after each render) done",
+        default=0.3,
+        help="pause in seconds before each concurrency-1 sample (raw and API alike), after which the sample "
+        "also waits until the machine is quiet (--quiet-cores): each starts on an idle machine, with the "
+        "engines' background work of the previous one (Chromium closes the job's context and prepares the "
+        "next after each render) done",
     )
+    parser.add_argument(
+        "--quiet-cores",
+        type=float,
+        default=0.2,
+        help="a concurrency-1 sample starts once the machine's CPU use over 0.1 s is below this many cores "
+        "(waiting at most --quiet-max seconds)",
+    )
+    parser.add_argument("--quiet-max", type=float, default=5.0, help="longest wait for a quiet machine, seconds")
     parser.add_argument("--seconds", type=float, default=15, help="duration of each throughput side (raw, API)")
     parser.add_argument("--blocks", type=int, default=3, help="alternating raw/API blocks the throughput is split into")
     parser.add_argument("--long-iterations", type=int, default=2, help="45-page report renders/requests per engine")
@@ -194,6 +203,51 @@ def machine_info() -> dict[str, Any]:
         "git_commit": _git_commit(),
         "loadavg_start": [round(value, 2) for value in os.getloadavg()],
     }
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (not idle, I/O wait or stolen by the host)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+class QuietWait:
+    """Before a concurrency-1 sample: the fixed pause, then until the machine's CPU use over a
+    0.1 s window falls below `cores` (at most `longest` seconds). A fixed pause alone is either too
+    short for the background work of the sample before (Chromium's after-job work took ~0.5 s of
+    CPU here) or wastes time; the waits are recorded."""
+
+    WINDOW = 0.1
+
+    def __init__(self, settle: float, cores: float, longest: float) -> None:
+        self.settle, self.cores, self.longest = settle, cores, longest
+        self.waits: list[float] = []
+        self.timeouts = 0
+
+    def __call__(self) -> None:
+        started = time.monotonic()
+        time.sleep(self.settle)
+        while True:
+            busy, window_started = _busy_cpu_seconds(), time.monotonic()
+            time.sleep(self.WINDOW)
+            used = (_busy_cpu_seconds() - busy) / (time.monotonic() - window_started)
+            if used < self.cores:
+                break
+            if time.monotonic() - started >= self.settle + self.longest:
+                self.timeouts += 1
+                break
+        self.waits.append(time.monotonic() - started)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "settle_s": self.settle,
+            "quiet_cores": self.cores,
+            "samples": len(self.waits),
+            "wait_p50_s": round(statistics.median(self.waits), 3) if self.waits else None,
+            "wait_max_s": round(max(self.waits), 3) if self.waits else None,
+            "not_quiet_within_max": self.timeouts,
+        }
 
 
 # --- Phases --------------------------------------------------------------------------------
@@ -390,9 +444,10 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
 
     # Raw and API measurements alternate (ABBA), so a machine whose load changes over the run
     # affects both sides alike. Concurrency 1 is the latency of one request on an idle server:
-    # each sample waits --settle seconds first, or the background work of the sample before it
-    # (Chromium closes its context and prepares the next) would fall on it. Without the pause the
+    # each sample waits for a quiet machine first, or the background work of the sample before it
+    # (Chromium closes its context and prepares the next) would fall on it. Without the wait the
     # ABBA order puts two API Chromium requests back to back at every turn, and never two raw ones.
+    quiet = QuietWait(args.settle, args.quiet_cores, args.quiet_max)
     c1_names = ("hello", "invoice", "invoice_chromium")
     log(
         f"concurrency 1: {args.iterations} raw renders and {args.iterations} API requests each of "
@@ -407,7 +462,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     try:
         for index in range(args.iterations):
             for side, name in steps if index % 2 == 0 else reversed(steps):
-                time.sleep(args.settle)
+                quiet()
                 if side == "raw":
                     raw_c1[name].extend(servers.render(name))
                     continue
@@ -423,6 +478,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     finally:
         client.close()
     checks["invoice_pages_raw"] = servers.last_pages
+    figures["quiet_wait"] = quiet.summary()
     for name in c1_names:
         figures[f"raw_{name}"] = raw_c1[name].summary()
         figures[f"api_{name}_c1"] = api_c1[name].summary()
@@ -519,7 +575,7 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
     try:
         for index in range(args.long_iterations):
             for side, name in steps if index % 2 == 0 else reversed(steps):
-                time.sleep(args.settle)
+                quiet()
                 if side == "raw":
                     raw_reports[name].extend(servers.render(name))
                     report_pages_raw[name] = servers.last_pages
@@ -582,6 +638,13 @@ def print_report(results: dict[str, Any]) -> None:
         f"after {config.get('worker_max_tasks_per_child')} tasks, a browser after "
         f"{config.get('chromium_max_documents_per_browser')} documents. Raw and API alternate."
     )
+    quiet = figures.get("quiet_wait")
+    if quiet:
+        print(
+            f"Concurrency-1 samples start {quiet['settle_s']:g} s after the one before, then once the machine uses "
+            f"< {quiet['quiet_cores']:g} core: waited p50 {quiet['wait_p50_s']} s, max {quiet['wait_max_s']} s; "
+            f"not quiet within the limit: {quiet['not_quiet_within_max']} of {quiet['samples']}."
+        )
     c, w, secs = config["concurrency"], config["worker_concurrency"], config["seconds"]
     rows = [
         ("raw WeasyPrint minimal page, 1 process", figures.get("raw_hello"), False),

@@ -96,7 +96,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a concurrency-1 sample starts once the machine's CPU use over 0.1 s is below this many cores "
         "(waiting at most --quiet-max seconds)",
     )
-    parser.add_argument("--quiet-max", type=float, default=5.0, help="longest wait for a quiet machine, seconds")
+    parser.add_argument("--quiet-max", type=float, default=2.0, help="longest wait for a quiet machine, seconds")
     parser.add_argument("--seconds", type=float, default=15, help="duration of each throughput side (raw, API)")
     parser.add_argument("--blocks", type=int, default=3, help="alternating raw/API blocks the throughput is split into")
     parser.add_argument("--long-iterations", type=int, default=2, help="45-page report renders/requests per engine")

@@ -21,11 +21,18 @@ from urllib.parse import quote
 import pytest
 import requests
 from django.conf import settings
+from django.core.servers import basehttp
 
 from fileloom.lifecycle import dies_with_this_process
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT = 90
+
+# The live server (Django's WSGIServer) listens with a backlog of 10 connections; tests that open
+# 50 at once overflowed it ("Possible SYN flooding ... Sending cookies" in the kernel log), and a
+# request then ended in "Connection reset by peer". gunicorn, which `make run` and production
+# use, listens with a backlog of 2048.
+basehttp.WSGIServer.request_queue_size = 256
 
 
 def _test_database_url() -> str:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests.receiver import Receiver
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -176,12 +177,18 @@ def test_a_delivery_not_yet_due_is_neither_dispatched_nor_sent(acme, receiver):
     assert webhook_delivery_attempt(delivery_id=delivery.pk) == "not-claimed"
 
 
-def test_the_dispatcher_queues_a_due_delivery_once(acme, receiver):
+def test_the_dispatcher_queues_a_due_delivery_once(acme, receiver, celery_worker_process):
+    from webhooks.models import DeliveryStatus, WebhookDelivery
     from webhooks.services import webhook_deliveries_dispatch_due
 
     delivery = _pending_delivery(_endpoint(acme, receiver.url))
     assert delivery.pk in webhook_deliveries_dispatch_due()
     assert delivery.pk not in webhook_deliveries_dispatch_due()
+    # The worker delivers it, once (and is done with its rows before the test's database is emptied).
+    assert wait_until(
+        lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.DELIVERED, timeout=60
+    )
+    assert len(receiver.wait_for(1)) == 1
 
 
 def test_attempts_stop_after_the_last_step_of_the_schedule(acme, receiver):

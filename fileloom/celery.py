@@ -18,9 +18,8 @@ from django.conf import settings
 from kombu.common import ignore_errors
 
 from fileloom import fsbroker, lifecycle
-from fileloom.fsbroker import register as register_embedded_broker
 
-register_embedded_broker()
+fsbroker.register()  # the embedded broker's transport alias (fileloomfs://)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fileloom.settings")
 
 app = Celery("fileloom")

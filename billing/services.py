@@ -228,9 +228,16 @@ def credits_reserve(*, workspace: Workspace, request_id: str) -> Usage:
     """Take one credit for request_id (quota first, then the pack expiring first) or raise
     NoCreditsAvailable. Idempotent per request_id."""
     now = timezone.now()
+    try:
+        return _credit_take(workspace=workspace, request_id=request_id, now=now)
+    except IntegrityError:  # this request already took its credit (the ledger's unique consume entry)
+        return usage_get(workspace=workspace)
+
+
+def _credit_take(*, workspace: Workspace, request_id: str, now: datetime) -> Usage:
+    # One savepoint: if the ledger refuses a second consume entry for request_id, the quota or
+    # pack decrement before it is undone with it.
     with transaction.atomic():
-        if CreditLedgerEntry.objects.filter(request_id=request_id, kind=LedgerKind.CONSUME).exists():
-            return usage_get(workspace=workspace)
         period = quota_period_ensure(workspace=workspace, now=now)
         source = None
         taken = QuotaPeriod.objects.filter(

@@ -519,26 +519,29 @@ def _render_claimed(*, generation_id: str, token: str) -> str:
     if preview is not None:
         client_meta = {**client_meta, "preview": {"fileId": preview.id, "ext": preview.filename.rsplit(".", 1)[-1]}}
     finished = timezone.now()
+    completion = {
+        "status": GenerationStatus.COMPLETED,
+        "file": stored,
+        "client_meta": client_meta,
+        "options": _without_secrets(generation.options),
+        "warnings": [*generation.warnings, *result.warnings, *outcome.warnings, *preview_warnings],
+        "html": "",
+        "finished_at": finished,
+        "processing_time_ms": int((finished - generation.created_at).total_seconds() * 1000),
+    }
     with transaction.atomic():
         stored.save()
         if preview is not None:
             preview.save()
         completed = Generation.objects.filter(
             pk=generation_id, status=GenerationStatus.PROCESSING, claim_token=token
-        ).update(
-            status=GenerationStatus.COMPLETED,
-            file=stored,
-            client_meta=client_meta,
-            options=_without_secrets(generation.options),
-            warnings=[*generation.warnings, *result.warnings, *outcome.warnings, *preview_warnings],
-            html="",
-            finished_at=finished,
-            processing_time_ms=int((finished - generation.created_at).total_seconds() * 1000),
-        )
+        ).update(**completion)
         if completed != 1:
             transaction.set_rollback(True)
         else:
-            generation.refresh_from_db()
+            # The row now holds exactly these (the update matched our claim): no need to read it back.
+            for name, value in completion.items():
+                setattr(generation, name, value)
             generation_event_emit(generation=generation)
             request_id = generation.request_id
             transaction.on_commit(lambda: notify.notify_finished(request_id))

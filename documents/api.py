@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Permission
-from billing.selectors import limits_for, limits_memo
+from billing.selectors import Usage, limits_for, limits_memo
 from documents import notify, selectors
 from documents.models import Generation, GenerationStatus, IdempotencyKey
 from documents.payloads import generation_data
@@ -77,7 +77,7 @@ def _validate(request: Request, *, image: bool = False) -> GenerateInput:
     serializer_class = GenerateImageRequestSerializer if image else GenerateRequestSerializer
     problems = _source_problems(request.data) if isinstance(request.data, dict) else []
     data = validated(serializer_class, request.data, problems=problems)
-    ignored = unknown_fields(request.data, serializer_class())
+    ignored = unknown_fields(request.data, serializer_class)
     options = _plain(data.get("options") or {})
     output_format = "pdf"
     if image:
@@ -131,8 +131,12 @@ def _accepted_body(generation: Generation, request: Request) -> dict[str, Any]:
     return body
 
 
-def _finished_response(generation: Generation, request: Request) -> Answer:
-    """Status, body and headers answering a synchronous request whose generation finished."""
+def _finished_response(generation: Generation, request: Request, usage: Usage | None = None) -> Answer:
+    """Status, body and headers answering a synchronous request whose generation finished.
+
+    `usage`: the workspace's usage as its credit was taken (generation_start), which is what this
+    request left; without it (a replay) the usage is read now.
+    """
     if generation.status != GenerationStatus.COMPLETED:
         error = error_from_code(generation.error_code, generation.error_message)
         return Answer(error.status, error_body(request, error.code, error.message, error.details), error.headers)
@@ -143,7 +147,7 @@ def _finished_response(generation: Generation, request: Request) -> Answer:
     }
     if generation.warnings:
         body["warnings"] = generation.warnings
-    body["usage"] = generation_usage(generation=generation).as_dict()
+    body["usage"] = (usage or generation_usage(generation=generation)).as_dict()
     return Answer(status.HTTP_200_OK, body)
 
 
@@ -188,7 +192,7 @@ class GeneratePdfView(APIView):
         opener = contextlib.nullcontext(None) if data.is_async else notify.waiter_for(request.request_id)
         with opener as waiter:
             try:
-                generation = generation_start(
+                generation, usage = generation_start(
                     api_key=request.auth, request_id=request.request_id, data=data, record=record
                 )
             except GenerationRejected as error:
@@ -200,7 +204,7 @@ class GeneratePdfView(APIView):
                 )
             if data.is_async:
                 return Answer(status.HTTP_202_ACCEPTED, _accepted_body(generation, request))
-            return _answer_for(generation_wait(generation=generation, waiter=waiter), request)
+            return _answer_for(generation_wait(generation=generation, waiter=waiter), request, usage)
 
 
 class GenerateImageView(GeneratePdfView):
@@ -218,11 +222,11 @@ class GenerateImageView(GeneratePdfView):
         return super().post(request)
 
 
-def _answer_for(generation: Generation, request: Request) -> Answer:
+def _answer_for(generation: Generation, request: Request, usage: Usage | None = None) -> Answer:
     """The answer to a generate request whose generation exists: 202 while async, else the outcome."""
     if generation.is_async:
         return Answer(status.HTTP_202_ACCEPTED, _accepted_body(generation, request))
-    return _finished_response(generation, request)
+    return _finished_response(generation, request, usage)
 
 
 # --- Jobs ------------------------------------------------------------------------------------

@@ -861,14 +861,15 @@ def idempotent_generate(
 
 def generation_start(
     *, api_key: Any, request_id: str, data: GenerateInput, record: IdempotencyKey | None
-) -> Generation:
+) -> tuple[Generation, Usage | None]:
     """generation_create, tying the generation (or the recorded refusal) to the idempotency key.
+    Returns the generation and the workspace's usage right after its credit was taken.
 
     A request refused before anything was recorded (no credit, unknown template, …) releases
     the key so that a retry may run. Raises ApplicationError subclasses.
     """
     try:
-        generation, _usage = generation_create(api_key=api_key, request_id=request_id, data=data)
+        generation, usage = generation_create(api_key=api_key, request_id=request_id, data=data)
     except GenerationRejected as rejected:
         if record is not None:
             idempotency_key_attach(record=record, generation=rejected.generation)
@@ -879,4 +880,4 @@ def generation_start(
         raise
     if record is not None:
         idempotency_key_attach(record=record, generation=generation)
-    return generation
+    return generation, usage

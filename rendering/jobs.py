@@ -156,9 +156,13 @@ def wait_until_finished(
     """Look at the job's row until it is finished or `seconds` have passed; True if finished.
 
     The row is the only source of truth: a waiter (opened before the job was queued) only says
-    "look again now", so a lost wake-up costs at most `fallback_poll` seconds.
+    "look again now", so a lost wake-up costs at most `fallback_poll` seconds. With a waiter the
+    first look comes after its first wake-up (or `fallback_poll`): a job just queued has not
+    finished, and whatever finishes it wakes the waiter.
     """
     deadline = time.monotonic() + seconds
+    if waiter is not None:
+        waiter.wait(min(seconds, fallback_poll))
     waiter = waiter or PollWaiter()
     while True:
         if is_finished():

@@ -94,17 +94,43 @@ class OptionsSerializer(serializers.Serializer):
         return attrs
 
 
-def unknown_fields(data: Any, serializer: serializers.Serializer, prefix: str = "") -> list[str]:
-    """Dotted names of keys in `data` that `serializer` does not know (nested objects too)."""
+# A serializer's field names, each with its nested serializer's (None for a plain field).
+FieldTree = dict[str, "FieldTree | None"]
+
+
+def _field_tree(serializer: serializers.Serializer) -> FieldTree:
+    return {
+        name: _field_tree(field) if isinstance(field, serializers.Serializer) else None
+        for name, field in serializer.fields.items()
+    }
+
+
+_FIELD_TREES: dict[type[serializers.Serializer], FieldTree] = {}
+
+
+def field_tree_of(serializer_class: type[serializers.Serializer]) -> FieldTree:
+    """The field names of `serializer_class`, read once: a serializer instance deep-copies every
+    declared field, nested ones included (~0.6 ms for the generate request on every call)."""
+    tree = _FIELD_TREES.get(serializer_class)
+    if tree is None:
+        tree = _FIELD_TREES[serializer_class] = _field_tree(serializer_class())
+    return tree
+
+
+def unknown_fields(data: Any, serializer_class: type[serializers.Serializer]) -> list[str]:
+    """Dotted names of keys in `data` that `serializer_class` does not know (nested objects too)."""
+    return _unknown(data, field_tree_of(serializer_class), "")
+
+
+def _unknown(data: Any, tree: FieldTree, prefix: str) -> list[str]:
     if not isinstance(data, dict):
         return []
     found: list[str] = []
     for key, value in data.items():
-        field = serializer.fields.get(key)
-        if field is None:
+        if key not in tree:
             found.append(f"{prefix}{key}")
-        elif isinstance(field, serializers.Serializer):
-            found += unknown_fields(value, field, f"{prefix}{key}.")
+        elif (nested := tree[key]) is not None:
+            found += _unknown(value, nested, f"{prefix}{key}.")
     return found
 
 

@@ -175,3 +175,28 @@ def test_a_data_uri_image_renders(api):
     pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
     response = api.generate(htmlContent=f"<img src='{pixel}' style='width:20mm'><p>img</p>")
     assert response.status_code == 200, response.text
+
+
+# The web's statements for one synchronous request, the month's quota period already open: the key;
+# the workspace's limits (subscription, overrides); the credit and the row in one transaction
+# (begin; savepoint, the period, take the credit, read it back, the ledger entry, the pack
+# credits, release; the row; commit); one look at the finished row. The usage in the answer is
+# the one the credit read, and the first look waits for the worker's wake-up.
+SYNC_REQUEST_STATEMENTS = 14
+
+
+def test_a_synchronous_request_costs_the_web_a_fixed_handful_of_statements(
+    owner, celery_worker_process, client, django_assert_max_num_queries, monkeypatch
+):
+    from documents import notify
+
+    # Only the wake-up ends a wait here: no look at the row before the worker says it finished.
+    monkeypatch.setattr(notify, "POLL_FALLBACK_SECONDS", 60)
+    body = {"htmlContent": "<p>Hello</p>"}
+    headers = {"HTTP_X_API_KEY": owner.raw_key}
+    first = client.post("/v1/pdf/generate", body, content_type="application/json", **headers)
+    assert first.status_code == 200, first.content  # opens the month's quota period
+    with django_assert_max_num_queries(SYNC_REQUEST_STATEMENTS):
+        response = client.post("/v1/pdf/generate", body, content_type="application/json", **headers)
+    assert response.status_code == 200, response.content
+    assert response.json()["usage"] == {"remaining": None, "quotaUsed": 2, "quotaLimit": None}

@@ -491,6 +491,13 @@ def run(args: argparse.Namespace, var_dir: Path, results: dict[str, Any]) -> Non
 
     results["breakdown"] = {f"{name}_c1": _breakdown(api_c1[name]) for name in c1_names}
 
+    log(f"plumbing floor: {args.iterations} requests refused 401 and no-op Celery round trips, alternating")
+    figures["floor"] = _floor(stack, quiet, args.iterations, bodies["hello"])
+    log(
+        f"  401 p50 {figures['floor']['http_401']['p50_ms']} ms, "
+        f"Celery round trip p50 {figures['floor']['celery_round_trip']['p50_ms']} ms"
+    )
+
     log("invoice as template + data through the API, concurrency 1")
     api_template = measure.http_load(
         stack.port,
@@ -622,6 +629,50 @@ def _fmt(value: Any, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def _floor(stack: stack_module.Stack, quiet: QuietWait, iterations: int, body: bytes) -> dict[str, Any]:
+    """The plumbing floor (bench/floor.py), paced like the concurrency-1 samples."""
+    import floor
+
+    stack.start_floor_worker(floor.QUEUE)
+    probe = floor.FloorProbe()
+    client = measure.ApiClient(stack.port, stack.api_key)
+    http, celery = measure.Timings(), measure.Timings()
+    try:
+        for _ in range(3):  # the floor worker's first tasks, the client's connection (not measured)
+            probe.round_trip()
+            client.generate(body, with_key=False)
+        for index in range(iterations):
+            for step in ("http", "celery") if index % 2 == 0 else ("celery", "http"):
+                quiet()
+                if step == "celery":
+                    celery.samples.append(probe.round_trip())
+                    continue
+                sample = client.generate(body, with_key=False)
+                if sample.status != 401:
+                    raise RuntimeError(f"a request without a key was answered {sample.status} {sample.error}")
+                http.samples.append(sample.latency_s)
+    finally:
+        client.close()
+        probe.close()
+        stack.stop_floor_worker()
+    return {"http_401": http.summary(), "celery_round_trip": celery.summary()}
+
+
+def floor_summary(figures: dict[str, Any]) -> dict[str, float] | None:
+    """The floor's sum against the minimal page's render: the least the API can add to it, and the
+    ratio a request that cost nothing but the plumbing would reach."""
+    floor, raw = figures.get("floor"), (figures.get("raw_hello") or {}).get("p50_ms")
+    if not floor or not raw:
+        return None
+    together = floor["http_401"]["p50_ms"] + floor["celery_round_trip"]["p50_ms"]
+    return {
+        "floor_ms": round(together, 1),
+        "raw_hello_ms": raw,
+        "budget_ms": round(raw * (TARGETS["hello_p50_ratio"][1] - 1), 1),
+        "best_ratio": round((raw + together) / raw, 2),
+    }
+
+
 def print_report(results: dict[str, Any]) -> None:
     machine, config, figures = results["machine"], results["config"], results["figures"]
     print()
@@ -693,6 +744,16 @@ def print_report(results: dict[str, Any]) -> None:
                 f"{part} {_fmt(parts[part]['p50_ms'])}" for part in ("web_in", "queue", "worker", "web_out")
             )
             print(f"  {name:24} {cells}  (n={parts['n']})")
+    floor, summary = figures.get("floor"), floor_summary(figures)
+    if floor and summary:
+        print()
+        print(
+            f"Plumbing floor (bench/floor.py, p50 ms): a request refused 401 {_fmt(floor['http_401']['p50_ms'])}, "
+            f"a no-op Celery round trip {_fmt(floor['celery_round_trip']['p50_ms'])}: {_fmt(summary['floor_ms'])} "
+            f"together, against the {_fmt(summary['budget_ms'])} ms the minimal page's target leaves "
+            f"(0.25 × raw {_fmt(summary['raw_hello_ms'])}): a request costing only these would reach "
+            f"{summary['best_ratio']}."
+        )
     idle = figures.get("stack_idle_cpu_percent")
     if idle:
         print()
@@ -814,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
             results["checks"]["leftover_chromium_stack"] = leftovers
             processes.kill_all([int(line.split()[0]) for line in leftovers])
             results["ratios"] = compute_ratios(results["figures"])
+            results["floor"] = floor_summary(results["figures"])
             if status != 1:
                 results["ratios"]["chromium_leftover_processes"] = _ratio_entry(
                     "chromium_leftover_processes", len(leftovers)

@@ -127,13 +127,13 @@ def ensure_postgres_database(url: str) -> None:
 
 
 def purge_redis_queues(url: str) -> None:
-    """Drop render/default queue messages an aborted earlier bench run may have left behind."""
+    """Drop render/default (and the floor's) queue messages an aborted earlier bench run may have left behind."""
     import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=5)
     for key in client.scan_iter("*"):
         name = key.decode()
-        if name in ("render", "default") or name.startswith(("unacked", "_kombu")):
+        if name in ("render", "default", "benchfloor") or name.startswith(("unacked", "_kombu")):
             client.delete(key)
 
 
@@ -142,6 +142,28 @@ def _parent_of(pid: int) -> int | None:
         return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _stop_all(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each main process, wait up to 15 s in all, then SIGKILL each whole process group."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            pass
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # also reaps stray pool children
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _describe(pid: int) -> str:
@@ -266,8 +288,48 @@ class Stack:
                 raise StackError(f"stack not ready after {timeout:.0f}s:\n{self.tail('web')}\n{self.tail('worker')}")
             time.sleep(0.2)
 
-    def _worker_ready(self) -> bool:
-        return " ready." in self.log_path("worker").read_text(errors="replace")
+    def _worker_ready(self, name: str = "worker") -> bool:
+        return " ready." in self.log_path(name).read_text(errors="replace")
+
+    def start_floor_worker(self, queue: str, timeout: float = 60) -> None:
+        """A worker of bench/floor.py's no-op Celery app on the stack's broker: prefork with one
+        pool process, consuming only `queue` (the plumbing floor; stop it with stop_floor_worker)."""
+        process = self._spawn(
+            "floor",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "--workdir",
+                str(Path(__file__).resolve().parent),
+                "-A",
+                "floor",
+                "worker",
+                "-Q",
+                queue,
+                "-c",
+                "1",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"floor-{os.getpid()}@%h",
+            ],
+        )
+        deadline = time.monotonic() + timeout
+        while not self._worker_ready("floor"):
+            if process.poll() is not None:
+                raise StackError(f"the floor worker exited early:\n{self.tail('floor')}")
+            if time.monotonic() > deadline:
+                raise StackError(f"the floor worker is not ready after {timeout:.0f}s:\n{self.tail('floor')}")
+            time.sleep(0.2)
+
+    def stop_floor_worker(self) -> None:
+        process = self.processes.pop("floor", None)
+        if process is not None:
+            _stop_all([process])
 
     def _healthy(self) -> bool:
         try:
@@ -293,7 +355,7 @@ class Stack:
             except OSError:
                 continue
             group = groups.get(int(fields[2]))  # fields[2] is the process group id
-            if group is None:
+            if group not in ("web", "worker"):
                 continue
             own = (int(fields[11]) + int(fields[12])) / ticks
             reaped = (int(fields[13]) + int(fields[14])) / ticks
@@ -349,21 +411,4 @@ class Stack:
     def stop(self) -> None:
         """SIGTERM each main process (a graceful stop of its children), then SIGKILL each whole
         process group, so nothing survives even if a main process died first."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                pass
-        for process in self.processes.values():
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # also reaps stray pool children
-            except ProcessLookupError:
-                pass
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        _stop_all(list(self.processes.values()))

@@ -15,8 +15,8 @@ stack and broker, in the same run as the documents:
 Their sum is the least any synchronous request can take besides its render on this stack; the
 bench compares it with the time the API may add to the minimal page (bench/README.md).
 
-The worker is started with `celery -A floor worker` from this directory (bench.stack.Stack
-.start_floor_worker); the measuring side is `FloorProbe`.
+The worker is started with `celery -A bench.floor worker` (bench.stack.Stack.start_floor_worker);
+the measuring side is `FloorProbe`.
 """
 
 from __future__ import annotations
@@ -82,4 +82,5 @@ class FloorProbe:
         self.sock.close()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
+        with contextlib.suppress(OSError):
             os.rmdir(self.folder)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -233,28 +234,44 @@ class Stack:
         self.processes[name] = process
         return process
 
+    def _celery_worker_argv(self, app: str, queues: str, concurrency: int, node: str) -> list[str]:
+        """`celery worker` for the Celery app `app` (a module under PYTHONPATH) on `queues`."""
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app,
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{node}-{os.getpid()}@%h",
+        ]
+
+    def _wait_until(self, ready: Callable[[], bool], names: tuple[str, ...], timeout: float, what: str) -> None:
+        """Until `ready()`, or StackError when one of `names` exits or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            for name in names:
+                if self.processes[name].poll() is not None:
+                    raise StackError(f"{name} exited early:\n{self.tail(name)}")
+            if time.monotonic() > deadline:
+                tails = "\n".join(self.tail(name) for name in names)
+                raise StackError(f"{what} not ready after {timeout:.0f}s:\n{tails}")
+            time.sleep(0.2)
+
     def start(self, timeout: float = 120) -> None:
         self._spawn(
             "worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "fileloom",
-                "worker",
-                "-Q",
-                "render,default",
-                "-c",
-                str(self.worker_concurrency),
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"bench-{os.getpid()}@%h",
-            ],
+            self._celery_worker_argv("fileloom", "render,default", self.worker_concurrency, "bench"),
         )
         self._spawn(
             "web",
@@ -279,14 +296,7 @@ class Stack:
                 "warning",
             ],
         )
-        deadline = time.monotonic() + timeout
-        while not (self._worker_ready() and self._healthy()):
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise StackError(f"{name} exited early:\n{self.tail(name)}")
-            if time.monotonic() > deadline:
-                raise StackError(f"stack not ready after {timeout:.0f}s:\n{self.tail('web')}\n{self.tail('worker')}")
-            time.sleep(0.2)
+        self._wait_until(lambda: self._worker_ready() and self._healthy(), ("web", "worker"), timeout, "stack")
 
     def _worker_ready(self, name: str = "worker") -> bool:
         return " ready." in self.log_path(name).read_text(errors="replace")
@@ -294,37 +304,8 @@ class Stack:
     def start_floor_worker(self, queue: str, timeout: float = 60) -> None:
         """A worker of bench/floor.py's no-op Celery app on the stack's broker: prefork with one
         pool process, consuming only `queue` (the plumbing floor; stop it with stop_floor_worker)."""
-        process = self._spawn(
-            "floor",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "--workdir",
-                str(Path(__file__).resolve().parent),
-                "-A",
-                "floor",
-                "worker",
-                "-Q",
-                queue,
-                "-c",
-                "1",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"floor-{os.getpid()}@%h",
-            ],
-        )
-        deadline = time.monotonic() + timeout
-        while not self._worker_ready("floor"):
-            if process.poll() is not None:
-                raise StackError(f"the floor worker exited early:\n{self.tail('floor')}")
-            if time.monotonic() > deadline:
-                raise StackError(f"the floor worker is not ready after {timeout:.0f}s:\n{self.tail('floor')}")
-            time.sleep(0.2)
+        self._spawn("floor", self._celery_worker_argv("bench.floor", queue, 1, "floor"))
+        self._wait_until(lambda: self._worker_ready("floor"), ("floor",), timeout, "the floor worker")
 
     def stop_floor_worker(self) -> None:
         process = self.processes.pop("floor", None)
